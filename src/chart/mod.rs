@@ -1,0 +1,233 @@
+//! Charts: loaded and compiled once per process, rendered for any number of clusters.
+
+mod convert;
+mod env;
+mod network;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use minijinja::Environment;
+use minijinja::value::Value as Mj;
+
+pub use convert::to_template;
+pub use env::{FUEL, RECURSION_LIMIT, environment};
+
+use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::source::{Origin, SourceFile};
+use crate::values::{Layer, parse_layer};
+use crate::yaml::load_one;
+
+pub struct Chart {
+    pub name: String,
+    pub version: String,
+    pub app_version: String,
+    /// Chart defaults (values.yaml), the lowest value layer.
+    pub defaults: Arc<Layer>,
+    /// values.schema.json, if the chart has one.
+    pub schema: Option<Arc<SourceFile>>,
+    /// Files the chart emits: CRDs verbatim, then templates, in path order.
+    pub outputs: Vec<Output>,
+    /// Every text file of the chart, by path relative to the chart root.
+    files: BTreeMap<String, Arc<SourceFile>>,
+    env: Environment<'static>,
+}
+
+pub enum Output {
+    /// `crds/<file>`: emitted as written.
+    Crd(Arc<SourceFile>),
+    /// `templates/<file>`: rendered; the name is relative to the chart root.
+    Template(String),
+}
+
+/// One rendered file of a chart: its `# Source:` name and text.
+pub struct RenderedFile {
+    pub source: String,
+    pub file: Arc<SourceFile>,
+}
+
+impl Chart {
+    /// Reads `dir` (named `name` under charts/) and compiles its templates.
+    pub fn load(charts_dir: &Path, name: &str) -> Result<Chart> {
+        let dir = charts_dir.join(name);
+        if !dir.is_dir() {
+            return Err(Failure::Fatal(format!(
+                "chart directory {} does not exist",
+                dir.display()
+            )));
+        }
+        let rel = |p: &str| format!("charts/{name}/{p}");
+        let mut files = BTreeMap::new();
+        for sub in ["templates", "crds"] {
+            let sub_dir = dir.join(sub);
+            if !sub_dir.is_dir() {
+                continue;
+            }
+            let mut entries: Vec<_> = std::fs::read_dir(&sub_dir)
+                .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", sub_dir.display())))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            entries.sort();
+            for entry in entries {
+                let key = format!("{sub}/{entry}");
+                let text = read_file(&sub_dir.join(&entry))?;
+                files.insert(key.clone(), SourceFile::new(rel(&key), text));
+            }
+        }
+
+        let chart_yaml = SourceFile::new(rel("Chart.yaml"), read_file(&dir.join("Chart.yaml"))?);
+        let meta = load_one(&chart_yaml)?;
+        let field = |key: &str| -> Result<String> {
+            match meta.get(key).map(|n| &n.value) {
+                Some(crate::yaml::Value::Str(s)) => Ok(s.clone()),
+                Some(crate::yaml::Value::Int(i)) => Ok(i.to_string()),
+                Some(crate::yaml::Value::Float(f)) => Ok(f.to_string()),
+                _ => Err(Diagnostic::error(
+                    "chart/metadata",
+                    format!("Chart.yaml needs a string `{key}`"),
+                )
+                .at(meta.origin.as_ref())
+                .into()),
+            }
+        };
+        let chart_name = field("name")?;
+        let version = field("version")?;
+        let app_version = field("appVersion").unwrap_or_default();
+
+        let values_path = dir.join("values.yaml");
+        let values_text = if values_path.is_file() {
+            read_file(&values_path)?
+        } else {
+            String::new()
+        };
+        let defaults = Arc::new(parse_layer(
+            "chart defaults",
+            SourceFile::new(rel("values.yaml"), values_text),
+        )?);
+        let schema_path = dir.join("values.schema.json");
+        let schema = if schema_path.is_file() {
+            Some(SourceFile::new(
+                rel("values.schema.json"),
+                read_file(&schema_path)?,
+            ))
+        } else {
+            None
+        };
+
+        let mut env = environment();
+        let mut outputs = Vec::new();
+        for (key, file) in &files {
+            if key.starts_with("crds/") {
+                if key.ends_with(".yaml") || key.ends_with(".yml") || key.ends_with(".json") {
+                    outputs.push(Output::Crd(Arc::clone(file)));
+                }
+                continue;
+            }
+            env.add_template_owned(key.clone(), file.text.clone())
+                .map_err(|e| template_error(&e, &files))?;
+            let base = key.trim_start_matches("templates/");
+            if !base.starts_with('_') && (base.ends_with(".yaml") || base.ends_with(".yml")) {
+                outputs.push(Output::Template(key.clone()));
+            }
+        }
+        Ok(Chart {
+            name: chart_name,
+            version,
+            app_version,
+            defaults,
+            schema,
+            outputs,
+            files,
+            env,
+        })
+    }
+
+    /// Renders every output of the chart with `context`.
+    pub fn render(&self, context: &Mj) -> Result<Vec<RenderedFile>, Diagnostic> {
+        let mut rendered = Vec::new();
+        for output in &self.outputs {
+            match output {
+                Output::Crd(file) => rendered.push(RenderedFile {
+                    source: format!("{}/{}", self.name, self.rel_key(file)),
+                    file: Arc::clone(file),
+                }),
+                Output::Template(key) => {
+                    let template = self
+                        .env
+                        .get_template(key)
+                        .map_err(|e| template_error(&e, &self.files))?;
+                    let text = template
+                        .render(context)
+                        .map_err(|e| template_error(&e, &self.files))?;
+                    let source = format!("{}/{key}", self.name);
+                    rendered.push(RenderedFile {
+                        file: SourceFile::new(format!("{source} (rendered)"), text),
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(rendered)
+    }
+
+    fn rel_key(&self, file: &Arc<SourceFile>) -> String {
+        self.files
+            .iter()
+            .find(|(_, f)| Arc::ptr_eq(f, file))
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default()
+    }
+
+    /// A minijinja environment with kcc's filters, for expressions such as `installed`.
+    pub fn expression_env() -> Environment<'static> {
+        environment()
+    }
+}
+
+/// A template error as a diagnostic at the template file and line.
+fn template_error(err: &minijinja::Error, files: &BTreeMap<String, Arc<SourceFile>>) -> Diagnostic {
+    let rule = match err.kind() {
+        minijinja::ErrorKind::SyntaxError => "template/syntax",
+        minijinja::ErrorKind::UndefinedError => "template/undefined",
+        minijinja::ErrorKind::OutOfFuel => "template/out-of-fuel",
+        _ => "template/error",
+    };
+    let mut message = match err.kind() {
+        minijinja::ErrorKind::OutOfFuel => {
+            format!("template ran out of fuel ({FUEL} steps): an endless or far too long loop")
+        }
+        kind => match err.detail() {
+            Some(detail) => format!("{kind}: {detail}"),
+            None => kind.to_string(),
+        },
+    };
+    if let minijinja::ErrorKind::InvalidOperation = err.kind()
+        && err.detail().is_some_and(|d| d.contains("recursion"))
+    {
+        message = format!("{message} (limit {RECURSION_LIMIT})");
+    }
+    let file = err.name().and_then(|n| files.get(n));
+    let origin = match (file, err.line()) {
+        (Some(file), Some(line)) => {
+            let col = err
+                .range()
+                .map(|r| {
+                    let line_start = file.offset(line, 1);
+                    file.text[line_start.min(r.start)..r.start].chars().count() + 1
+                })
+                .unwrap_or(1);
+            Some(Origin::new(file, line, col))
+        }
+        _ => None,
+    };
+    let mut d = Diagnostic::error(rule, message).at(origin.as_ref());
+    if origin.is_none()
+        && let Some(name) = err.name()
+    {
+        d = d.note(format!("in template {name}"));
+    }
+    d
+}

@@ -1,0 +1,143 @@
+//! Diagnostics: what kcc reports about a configuration, and how it prints them.
+
+use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term;
+use serde::Serialize;
+
+use crate::source::Origin;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding: a rule id, a message and, where known, the place to fix.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable id such as `yaml/syntax` or `network/coredns-ip`.
+    pub rule: &'static str,
+    pub message: String,
+    pub origin: Option<Origin>,
+    /// Free-form lines shown under the source excerpt (hints, context).
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(rule: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            rule,
+            message: message.into(),
+            origin: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(rule: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(rule, message)
+        }
+    }
+
+    pub fn at(mut self, origin: Option<&Origin>) -> Diagnostic {
+        self.origin = origin.cloned();
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Human form, like rustc and ruff: the header, `--> file:line:col`, the source line
+    /// with a caret, then the notes.
+    pub fn render(&self) -> String {
+        let severity = match self.severity {
+            Severity::Error => ReportSeverity::Error,
+            Severity::Warning => ReportSeverity::Warning,
+        };
+        let mut report = Report::new(severity)
+            .with_code(self.rule)
+            .with_message(&self.message)
+            .with_notes(self.notes.clone());
+        let config = term::Config::default();
+        match &self.origin {
+            Some(origin) => {
+                let file = SimpleFile::new(origin.file.path.as_str(), origin.file.text.as_str());
+                let start = origin.file.offset(origin.line, origin.col);
+                let end = caret_end(&origin.file.text, start);
+                report = report.with_labels(vec![Label::primary((), start..end)]);
+                term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
+            }
+            None => {
+                let file = SimpleFile::new("", "");
+                term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
+            }
+        }
+    }
+
+    /// One JSON object per diagnostic, for `--format json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "severity": self.severity,
+            "rule": self.rule,
+            "message": self.message,
+            "file": self.origin.as_ref().map(|o| o.file.path.clone()),
+            "line": self.origin.as_ref().map(|o| o.line),
+            "column": self.origin.as_ref().map(|o| o.col),
+            "notes": self.notes,
+        })
+    }
+}
+
+/// The caret covers the token at `start`: up to the next space or line end.
+fn caret_end(text: &str, start: usize) -> usize {
+    let rest = &text[start.min(text.len())..];
+    let len = rest.find(['\n', ' ', ',', ']', '}']).unwrap_or(rest.len());
+    start + len.max(1).min(rest.len())
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match &self.origin {
+            Some(o) => write!(f, "{o}: {severity}[{}]: {}", self.rule, self.message),
+            None => write!(f, "{severity}[{}]: {}", self.rule, self.message),
+        }
+    }
+}
+
+/// Why kcc stopped: the configuration is wrong (exit 1) or kcc could not run (exit 2).
+#[derive(Debug)]
+pub enum Failure {
+    Config(Vec<Diagnostic>),
+    Fatal(String),
+}
+
+impl From<Diagnostic> for Failure {
+    fn from(d: Diagnostic) -> Failure {
+        Failure::Config(vec![d])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Failure {
+    fn from(d: Vec<Diagnostic>) -> Failure {
+        Failure::Config(d)
+    }
+}
+
+pub type Result<T, E = Failure> = std::result::Result<T, E>;
+
+/// Reads a file, or fails with exit 2 naming it.
+pub fn read_file(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| Failure::Fatal(format!("cannot read {}: {e}", path.display())))
+}

@@ -1,0 +1,19 @@
+//! kcc, the Kubernetes cluster compiler: hierarchical values + minijinja charts →
+//! validated, canonical manifests for a whole fleet.
+//!
+//! The pipeline runs one way: [`project`] (kcc.yaml) → [`values`] (layers, merge) →
+//! [`chart`] (render) → [`manifest`] (objects, canonical YAML). [`render::Fleet`] ties the
+//! stages together; [`commands`] are what the CLI calls.
+
+pub mod chart;
+pub mod commands;
+pub mod diagnostic;
+pub mod manifest;
+pub mod output;
+pub mod project;
+pub mod render;
+pub mod source;
+pub mod values;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Failure, Severity};

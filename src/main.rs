@@ -1,0 +1,117 @@
+//! The `kcc` binary: parse arguments, call the library, map the outcome to an exit code
+//! (0 clean, 1 configuration errors, 2 kcc could not run).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kcc::render::{Fleet, Selection};
+use kcc::{Failure, commands, project};
+
+#[derive(Parser)]
+#[command(name = "kcc", version, about = "The Kubernetes cluster compiler")]
+struct Cli {
+    /// Project directory (default: the nearest directory with a kcc.yaml, from the cwd up)
+    #[arg(long, global = true, value_name = "DIR")]
+    project: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Select {
+    /// Only this cluster (repeatable)
+    #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
+    clusters: Vec<String>,
+    /// Only this release (repeatable)
+    #[arg(short = 'r', long = "release", value_name = "RELEASE")]
+    releases: Vec<String>,
+    /// Private values overlay (default: the project's privateFixture)
+    #[arg(long, value_name = "DIR")]
+    private: Option<PathBuf>,
+}
+
+impl Select {
+    fn selection(self) -> Selection {
+        Selection {
+            clusters: self.clusters,
+            releases: self.releases,
+            private: self.private,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Render canonical manifests to stdout, or to DIR/<cluster>/<release>.yaml
+    Render {
+        #[command(flatten)]
+        select: Select,
+        /// Write files under DIR instead of printing
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Show the cluster × release matrix: installed or not, and why
+    List {
+        #[command(flatten)]
+        select: Select,
+    },
+    /// Show a merged value and every layer that set or overrode it
+    Explain {
+        cluster: String,
+        release: String,
+        /// Dotted path into the values, e.g. `service.clusterIP`
+        path: String,
+        /// Private values overlay (default: the project's privateFixture)
+        #[arg(long, value_name = "DIR")]
+        private: Option<PathBuf>,
+    },
+}
+
+fn run(cli: Cli) -> Result<String, Failure> {
+    let root = match cli.project {
+        Some(dir) => dir,
+        None => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Failure::Fatal(format!("cannot read the working directory: {e}")))?;
+            project::find_root(&cwd)?
+        }
+    };
+    let only: &[String] = match &cli.command {
+        Command::Render { select, .. } | Command::List { select } => &select.releases,
+        Command::Explain { release, .. } => std::slice::from_ref(release),
+    };
+    let fleet = Fleet::load_releases(&root, only)?;
+    match cli.command {
+        Command::Render { select, out } => {
+            commands::render(&fleet, &select.selection(), out.as_deref())
+        }
+        Command::List { select } => commands::list(&fleet, &select.selection()),
+        Command::Explain {
+            cluster,
+            release,
+            path,
+            private,
+        } => commands::explain(&fleet, &cluster, &release, &path, private.as_deref()),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Config(diagnostics)) => {
+            for d in &diagnostics {
+                eprint!("{}", d.render());
+            }
+            eprintln!("kcc: {} error(s)", diagnostics.len());
+            ExitCode::from(1)
+        }
+        Err(Failure::Fatal(message)) => {
+            eprintln!("kcc: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Rendered text → Kubernetes objects: identity, Helm's install order, canonical YAML.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use crate::chart::RenderedFile;
+use crate::diagnostic::Diagnostic;
+use crate::source::Origin;
+use crate::yaml::{Node, Value, emit_document, load_documents};
+
+/// (apiVersion, kind, namespace, name): what makes an object the same object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Identity {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Identity {
+    /// The API group without its version (`""` for the core group).
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{} {}", self.kind, self.name)
+        } else {
+            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub id: Identity,
+    pub body: Node,
+    /// `<chart>/templates/<file>` (or `<chart>/crds/<file>`).
+    pub source: String,
+    /// Where the document starts in the rendered text.
+    pub origin: Option<Origin>,
+}
+
+/// Helm's install order of kinds (helm 3 `kind_sorter.go`); other kinds come after.
+const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+];
+
+fn kind_rank(kind: &str) -> usize {
+    INSTALL_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(INSTALL_ORDER.len())
+}
+
+/// Install order, then kind name (for kinds Helm does not list), namespace, name, source.
+pub fn install_order(a: &Object, b: &Object) -> Ordering {
+    kind_rank(&a.id.kind)
+        .cmp(&kind_rank(&b.id.kind))
+        .then_with(|| a.id.kind.cmp(&b.id.kind))
+        .then_with(|| a.id.namespace.cmp(&b.id.namespace))
+        .then_with(|| a.id.name.cmp(&b.id.name))
+        .then_with(|| a.id.api_version.cmp(&b.id.api_version))
+        .then_with(|| a.source.cmp(&b.source))
+}
+
+/// Splits a rendered file into objects. Empty documents are dropped, as helm does.
+pub fn parse_objects(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnostic> {
+    let docs = load_documents(&rendered.file)?;
+    let mut objects = Vec::new();
+    for doc in docs {
+        match &doc.value {
+            Value::Null => continue,
+            Value::Map(_) => {}
+            _ => {
+                return Err(Diagnostic::error(
+                    "manifest/not-an-object",
+                    format!(
+                        "a rendered document must be a map, not a {}",
+                        doc.type_name()
+                    ),
+                )
+                .at(doc.origin.as_ref()));
+            }
+        }
+        let text = |path: &[&str]| {
+            doc.lookup(path.iter().copied())
+                .and_then(Node::as_str)
+                .map(str::to_string)
+        };
+        let missing = |what: &str| {
+            Diagnostic::error(
+                "manifest/identity",
+                format!("rendered object has no {what}"),
+            )
+            .at(doc.origin.as_ref())
+        };
+        let id = Identity {
+            api_version: text(&["apiVersion"]).ok_or_else(|| missing("apiVersion"))?,
+            kind: text(&["kind"]).ok_or_else(|| missing("kind"))?,
+            namespace: text(&["metadata", "namespace"]).unwrap_or_default(),
+            name: text(&["metadata", "name"]).ok_or_else(|| missing("metadata.name"))?,
+        };
+        objects.push(Object {
+            id,
+            origin: doc.origin.clone(),
+            body: doc,
+            source: rendered.source.clone(),
+        });
+    }
+    Ok(objects)
+}
+
+/// The canonical text of a list of objects, already in install order.
+pub fn write_objects(objects: &[Object]) -> String {
+    let mut out = String::new();
+    for object in objects {
+        out.push_str("---\n# Source: ");
+        out.push_str(&object.source);
+        out.push('\n');
+        out.push_str(&emit_document(&object.body));
+    }
+    out
+}

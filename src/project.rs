@@ -1,0 +1,375 @@
+//! kcc.yaml: the clusters, the releases, and the plan of value layers for each pair.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{Node, Value, load_one};
+
+pub const PROJECT_FILE: &str = "kcc.yaml";
+
+#[derive(Debug)]
+pub struct Project {
+    pub root: PathBuf,
+    pub file: Arc<SourceFile>,
+    pub clusters: Vec<Cluster>,
+    pub releases: Vec<Release>,
+    /// Overlay used when no `--private DIR` is given (fixture secrets for review renders).
+    pub private_fixture: Option<String>,
+    /// `helmDefaults` for generated helmfile.yaml files, kept as written.
+    pub helm_defaults: Option<Node>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub group: String,
+    pub kubernetes_version: String,
+    pub toggles: Vec<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Release {
+    pub name: String,
+    pub namespace: String,
+    pub chart: String,
+    pub needs: Vec<Need>,
+    /// Extra value layers (paths relative to the project root), after common.yaml.
+    pub values: Vec<String>,
+    /// A minijinja expression over `cluster` and `values`; absent means always installed.
+    pub installed: Option<String>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub struct Need {
+    pub namespace: Option<String>,
+    pub name: String,
+    pub origin: Origin,
+}
+
+impl Need {
+    /// helmfile's spelling: `namespace/name`, or `name`.
+    pub fn id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+impl Release {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Finds kcc.yaml in `start` or the nearest directory above it.
+pub fn find_root(start: &Path) -> Result<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        if d.join(PROJECT_FILE).is_file() {
+            return Ok(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    Err(Failure::Fatal(format!(
+        "no {PROJECT_FILE} in {} or any directory above it (use --project DIR)",
+        start.display()
+    )))
+}
+
+impl Project {
+    pub fn load(root: &Path) -> Result<Project> {
+        let text = read_file(&root.join(PROJECT_FILE))?;
+        let file = SourceFile::new(PROJECT_FILE, text);
+        let node = load_one(&file)?;
+        let project = parse(root, &file, &node)?;
+        project.check_needs()?;
+        Ok(project)
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&Cluster> {
+        self.clusters.iter().find(|c| c.name == name)
+    }
+
+    pub fn release(&self, name: &str) -> Option<&Release> {
+        self.releases.iter().find(|r| r.name == name)
+    }
+
+    /// The releases a `needs` entry points at.
+    pub fn needed<'a>(&'a self, need: &'a Need) -> impl Iterator<Item = &'a Release> + 'a {
+        self.releases.iter().filter(move |r| {
+            r.name == need.name && need.namespace.as_ref().is_none_or(|ns| *ns == r.namespace)
+        })
+    }
+
+    /// Every `needs` names a release that exists, and `needs` has no cycles.
+    fn check_needs(&self) -> Result<()> {
+        let mut errors = Vec::new();
+        for release in &self.releases {
+            for need in &release.needs {
+                if self.needed(need).next().is_none() {
+                    errors.push(
+                        Diagnostic::error(
+                            "project/needs",
+                            format!(
+                                "release `{}` needs `{}`, which kcc.yaml does not define",
+                                release.name,
+                                need.id()
+                            ),
+                        )
+                        .at(Some(&need.origin)),
+                    );
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        // Depth-first search; a back edge is a cycle.
+        let index: HashMap<String, usize> = self
+            .releases
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id(), i))
+            .collect();
+        let mut state = vec![0u8; self.releases.len()]; // 0 new, 1 on stack, 2 done
+        for start in 0..self.releases.len() {
+            let mut path = Vec::new();
+            if let Some(d) = self.find_cycle(start, &index, &mut state, &mut path) {
+                return Err(d.into());
+            }
+        }
+        Ok(())
+    }
+
+    fn find_cycle(
+        &self,
+        at: usize,
+        index: &HashMap<String, usize>,
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+    ) -> Option<Diagnostic> {
+        match state[at] {
+            2 => return None,
+            1 => {
+                let from = path.iter().position(|&p| p == at).unwrap_or(0);
+                let names: Vec<&str> = path[from..]
+                    .iter()
+                    .chain(std::iter::once(&at))
+                    .map(|&i| self.releases[i].name.as_str())
+                    .collect();
+                let last = &self.releases[*path.last().unwrap_or(&at)];
+                let origin = last
+                    .needs
+                    .iter()
+                    .find(|n| self.needed(n).any(|r| r.id() == self.releases[at].id()))
+                    .map(|n| &n.origin);
+                return Some(
+                    Diagnostic::error(
+                        "project/needs-cycle",
+                        format!("`needs` forms a cycle: {}", names.join(" -> ")),
+                    )
+                    .at(origin),
+                );
+            }
+            _ => {}
+        }
+        state[at] = 1;
+        path.push(at);
+        for need in &self.releases[at].needs {
+            for target in self.needed(need) {
+                if let Some(d) = self.find_cycle(index[&target.id()], index, state, path) {
+                    return Some(d);
+                }
+            }
+        }
+        path.pop();
+        state[at] = 2;
+        None
+    }
+}
+
+/// A map whose keys must all be known: reading marks a key used, `finish` reports the rest.
+struct Fields<'a> {
+    map: &'a BTreeMap<String, Node>,
+    what: &'static str,
+    used: Vec<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    fn of(node: &'a Node, what: &'static str) -> Result<Fields<'a>, Diagnostic> {
+        match &node.value {
+            Value::Map(map) => Ok(Fields {
+                map,
+                what,
+                used: Vec::new(),
+            }),
+            _ => Err(type_error(node, what, "a map")),
+        }
+    }
+
+    fn opt(&mut self, key: &'static str) -> Option<&'a Node> {
+        self.used.push(key);
+        self.map
+            .get(key)
+            .filter(|n| !matches!(n.value, Value::Null))
+    }
+
+    fn string(&mut self, key: &'static str, parent: &Node) -> Result<String, Diagnostic> {
+        match self.opt(key) {
+            Some(n) => string_of(n, key),
+            None => Err(Diagnostic::error(
+                "project/schema",
+                format!("{} is missing required key `{key}`", self.what),
+            )
+            .at(parent.origin.as_ref())),
+        }
+    }
+
+    fn opt_string(&mut self, key: &'static str) -> Result<Option<String>, Diagnostic> {
+        self.opt(key).map(|n| string_of(n, key)).transpose()
+    }
+
+    fn strings(&mut self, key: &'static str) -> Result<Vec<(String, Origin)>, Diagnostic> {
+        let Some(node) = self.opt(key) else {
+            return Ok(Vec::new());
+        };
+        let Value::Seq(items) = &node.value else {
+            return Err(type_error(node, key, "a list of strings"));
+        };
+        items
+            .iter()
+            .map(|i| {
+                Ok((
+                    string_of(i, key)?,
+                    i.origin.clone().expect("loaded nodes have origins"),
+                ))
+            })
+            .collect()
+    }
+
+    fn finish(self) -> Result<(), Diagnostic> {
+        for (key, node) in self.map {
+            if !self.used.contains(&key.as_str()) {
+                return Err(Diagnostic::error(
+                    "project/unknown-key",
+                    format!("unknown key `{key}` in {}", self.what),
+                )
+                .at(node.origin.as_ref())
+                .note(format!("known keys: {}", self.used.join(", "))));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn type_error(node: &Node, what: &str, expected: &str) -> Diagnostic {
+    Diagnostic::error(
+        "project/schema",
+        format!("`{what}` must be {expected}, not a {}", node.type_name()),
+    )
+    .at(node.origin.as_ref())
+}
+
+fn string_of(node: &Node, key: &str) -> Result<String, Diagnostic> {
+    match &node.value {
+        Value::Str(s) => Ok(s.clone()),
+        _ => Err(type_error(node, key, "a string")),
+    }
+}
+
+fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Diagnostic> {
+    let mut top = Fields::of(node, "kcc.yaml")?;
+    let clusters_node = top.opt("clusters");
+    let releases_node = top.opt("releases");
+    let private_fixture = top.opt_string("privateFixture")?;
+    let helm_defaults = top.opt("helmDefaults").cloned();
+    top.finish()?;
+
+    let mut clusters: Vec<Cluster> = Vec::new();
+    for item in seq(clusters_node, "clusters")? {
+        let mut f = Fields::of(item, "a cluster")?;
+        let cluster = Cluster {
+            name: f.string("name", item)?,
+            group: f.string("group", item)?,
+            kubernetes_version: f.string("kubernetesVersion", item)?,
+            toggles: f.strings("toggles")?.into_iter().map(|(s, _)| s).collect(),
+            origin: item.origin.clone().expect("loaded nodes have origins"),
+        };
+        f.finish()?;
+        if clusters.iter().any(|c| c.name == cluster.name) {
+            return Err(Diagnostic::error(
+                "project/duplicate",
+                format!("cluster `{}` is defined twice", cluster.name),
+            )
+            .at(Some(&cluster.origin)));
+        }
+        clusters.push(cluster);
+    }
+
+    let mut releases: Vec<Release> = Vec::new();
+    for item in seq(releases_node, "releases")? {
+        let mut f = Fields::of(item, "a release")?;
+        let name = f.string("name", item)?;
+        let namespace = f.string("namespace", item)?;
+        let chart = f.opt_string("chart")?.unwrap_or_else(|| name.clone());
+        let needs = f
+            .strings("needs")?
+            .into_iter()
+            .map(|(s, origin)| match s.split_once('/') {
+                Some((ns, n)) => Need {
+                    namespace: Some(ns.to_string()),
+                    name: n.to_string(),
+                    origin,
+                },
+                None => Need {
+                    namespace: None,
+                    name: s,
+                    origin,
+                },
+            })
+            .collect();
+        let values = f.strings("values")?.into_iter().map(|(s, _)| s).collect();
+        let installed = f.opt_string("installed")?;
+        let origin = item.origin.clone().expect("loaded nodes have origins");
+        f.finish()?;
+        let release = Release {
+            name,
+            namespace,
+            chart,
+            needs,
+            values,
+            installed,
+            origin,
+        };
+        if releases.iter().any(|r| r.id() == release.id()) {
+            return Err(Diagnostic::error(
+                "project/duplicate",
+                format!("release `{}` is defined twice", release.id()),
+            )
+            .at(Some(&release.origin)));
+        }
+        releases.push(release);
+    }
+
+    Ok(Project {
+        root: root.to_path_buf(),
+        file: Arc::clone(file),
+        clusters,
+        releases,
+        private_fixture,
+        helm_defaults,
+    })
+}
+
+fn seq<'a>(node: Option<&'a Node>, key: &str) -> Result<&'a [Node], Diagnostic> {
+    match node {
+        None => Ok(&[]),
+        Some(n) => n.as_seq().ok_or_else(|| type_error(n, key, "a list")),
+    }
+}

@@ -1,0 +1,301 @@
+//! The pipeline from kcc.yaml to objects: plan each cluster × release, merge its value
+//! layers, decide whether it is installed, render its chart, parse the objects.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use minijinja::context;
+use minijinja::value::Value as Mj;
+use rayon::prelude::*;
+
+use crate::chart::{Chart, to_template};
+use crate::diagnostic::{Diagnostic, Failure, Result};
+use crate::manifest::{Object, install_order, parse_objects};
+use crate::project::{Cluster, Project, Release};
+use crate::values::{Layer, LayerCache, merge_layers};
+use crate::yaml::Node;
+
+/// A project with its charts compiled: everything needed to render any cluster.
+pub struct Fleet {
+    pub project: Project,
+    pub charts: BTreeMap<String, Arc<Chart>>,
+    layers: LayerCache,
+}
+
+/// Which clusters and releases to render, and with which private overlay.
+#[derive(Default, Clone)]
+pub struct Selection {
+    pub clusters: Vec<String>,
+    pub releases: Vec<String>,
+    /// `--private DIR`; None means the project's fixture overlay.
+    pub private: Option<PathBuf>,
+}
+
+/// Whether a release is installed in a cluster, and why.
+#[derive(Clone, Debug)]
+pub struct Installed {
+    pub yes: bool,
+    pub reason: String,
+}
+
+/// One release rendered for one cluster.
+pub struct ReleaseRender {
+    pub cluster: String,
+    pub release: String,
+    pub installed: Installed,
+    pub values: Node,
+    /// In install order; empty when not installed.
+    pub objects: Vec<Object>,
+}
+
+impl Fleet {
+    /// Loads kcc.yaml and compiles the charts of every release.
+    pub fn load(root: &Path) -> Result<Fleet> {
+        Fleet::load_releases(root, &[])
+    }
+
+    /// Loads kcc.yaml and compiles the charts of the named releases (all if none named).
+    pub fn load_releases(root: &Path, releases: &[String]) -> Result<Fleet> {
+        let project = Project::load(root)?;
+        let mut charts = BTreeMap::new();
+        let mut errors = Vec::new();
+        for release in &project.releases {
+            if !releases.is_empty() && !releases.contains(&release.name) {
+                continue;
+            }
+            if charts.contains_key(&release.chart) {
+                continue;
+            }
+            match Chart::load(&root.join("charts"), &release.chart) {
+                Ok(chart) => {
+                    charts.insert(release.chart.clone(), Arc::new(chart));
+                }
+                Err(Failure::Config(mut d)) => errors.append(&mut d),
+                Err(fatal) => return Err(fatal),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Failure::Config(errors));
+        }
+        Ok(Fleet {
+            project,
+            charts,
+            layers: LayerCache::default(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.project.root
+    }
+
+    /// The clusters and releases a selection names, in kcc.yaml order. Unknown names are
+    /// usage errors.
+    pub fn select(&self, sel: &Selection) -> Result<Vec<(&Cluster, &Release)>> {
+        for name in &sel.clusters {
+            if self.project.cluster(name).is_none() {
+                return Err(Failure::Fatal(format!("no cluster `{name}` in kcc.yaml")));
+            }
+        }
+        for name in &sel.releases {
+            if self.project.release(name).is_none() {
+                return Err(Failure::Fatal(format!("no release `{name}` in kcc.yaml")));
+            }
+        }
+        let wanted =
+            |list: &[String], name: &str| list.is_empty() || list.iter().any(|n| n == name);
+        let mut pairs = Vec::new();
+        for cluster in &self.project.clusters {
+            if !wanted(&sel.clusters, &cluster.name) {
+                continue;
+            }
+            for release in &self.project.releases {
+                if wanted(&sel.releases, &release.name) {
+                    pairs.push((cluster, release));
+                }
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// The value layers of a release in a cluster, lowest precedence first. Files that do
+    /// not exist are skipped, except the extra layers kcc.yaml names.
+    pub fn layers(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        private: Option<&Path>,
+    ) -> Result<Vec<Arc<Layer>>> {
+        let root = self.root();
+        let chart = &self.charts[&release.chart];
+        let mut layers = vec![Arc::clone(&chart.defaults)];
+        let mut add =
+            |path: PathBuf, display: String, role: String, required: bool| -> Result<()> {
+                match self.layers.get(&path, &display, &role)? {
+                    Some(layer) => layers.push(layer),
+                    None if required => {
+                        return Err(Diagnostic::error(
+                            "project/values",
+                            format!(
+                                "release `{}` names values file `{display}`, which does not exist",
+                                release.name
+                            ),
+                        )
+                        .at(Some(&release.origin))
+                        .into());
+                    }
+                    None => {}
+                }
+                Ok(())
+            };
+        let project_file = |rel: String| (root.join(&rel), rel);
+        let (p, d) = project_file("values/common.yaml".into());
+        add(p, d, "common".into(), false)?;
+        for extra in &release.values {
+            let (p, d) = project_file(extra.clone());
+            add(p, d, "release extra".into(), true)?;
+        }
+        let (p, d) = project_file(format!("values/{}.yaml", cluster.group));
+        add(p, d, format!("group {}", cluster.group), false)?;
+        let (p, d) = project_file(format!("values/{}/values.yaml", cluster.name));
+        add(p, d, format!("cluster {}", cluster.name), false)?;
+        let (p, d) = project_file(format!(
+            "values/{}/{}-values.yaml",
+            cluster.name, release.name
+        ));
+        add(p, d, "cluster × release".to_string(), false)?;
+        let private_dir = match private {
+            Some(dir) => Some((dir.to_path_buf(), dir.display().to_string())),
+            None => self
+                .project
+                .private_fixture
+                .as_ref()
+                .map(|rel| (root.join(rel), rel.trim_end_matches('/').to_string())),
+        };
+        if let Some((dir, shown)) = private_dir {
+            let name = format!("{}-values.yaml", release.name);
+            add(
+                dir.join(&name),
+                format!("{shown}/{name}"),
+                "private".into(),
+                false,
+            )?;
+            add(
+                dir.join(&cluster.name).join(&name),
+                format!("{shown}/{}/{name}", cluster.name),
+                format!("private {}", cluster.name),
+                false,
+            )?;
+        }
+        Ok(layers)
+    }
+
+    fn cluster_context(cluster: &Cluster) -> Mj {
+        context! {
+            name => cluster.name.as_str(),
+            group => cluster.group.as_str(),
+            kubernetes_version => cluster.kubernetes_version.as_str(),
+            toggles => cluster.toggles.iter().map(String::as_str).collect::<Mj>(),
+        }
+    }
+
+    /// Evaluates a release's `installed` condition for a cluster.
+    pub fn installed(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        values: &Mj,
+    ) -> Result<Installed> {
+        let Some(expr) = &release.installed else {
+            return Ok(Installed {
+                yes: true,
+                reason: "always".into(),
+            });
+        };
+        let env = Chart::expression_env();
+        let fail = |e: minijinja::Error| {
+            Failure::from(
+                Diagnostic::error(
+                    "project/installed",
+                    format!("cannot evaluate `installed: {expr}`: {e}"),
+                )
+                .at(Some(&release.origin)),
+            )
+        };
+        let compiled = env.compile_expression(expr).map_err(fail)?;
+        let result = compiled
+            .eval(context! { cluster => Self::cluster_context(cluster), values => values })
+            .map_err(fail)?;
+        Ok(Installed {
+            yes: result.is_true(),
+            reason: format!("{expr} → {}", result.is_true()),
+        })
+    }
+
+    /// Renders one release for one cluster.
+    pub fn render_release(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        private: Option<&Path>,
+    ) -> Result<ReleaseRender> {
+        let layers = self.layers(cluster, release, private)?;
+        let values = merge_layers(&layers);
+        let template_values = to_template(&values);
+        let installed = self.installed(cluster, release, &template_values)?;
+        let mut objects = Vec::new();
+        if installed.yes {
+            let chart = &self.charts[&release.chart];
+            let ctx = context! {
+                values => template_values,
+                release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
+                chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
+                cluster => Self::cluster_context(cluster),
+            };
+            for file in chart.render(&ctx)? {
+                objects.extend(parse_objects(&file)?);
+            }
+            objects.sort_by(install_order);
+        }
+        Ok(ReleaseRender {
+            cluster: cluster.name.clone(),
+            release: release.name.clone(),
+            installed,
+            values,
+            objects,
+        })
+    }
+
+    /// Renders a selection, clusters × releases in parallel. The result is in kcc.yaml
+    /// order whatever the thread count; every failure is reported, not just the first.
+    pub fn render(&self, sel: &Selection) -> Result<Vec<ReleaseRender>> {
+        let pairs = self.select(sel)?;
+        let results: Vec<Result<ReleaseRender>> = pairs
+            .par_iter()
+            .map(|(c, r)| self.render_release(c, r, sel.private.as_deref()))
+            .collect();
+        let mut renders = Vec::new();
+        let mut errors = Vec::new();
+        for result in results {
+            match result {
+                Ok(r) => renders.push(r),
+                Err(Failure::Config(mut d)) => errors.append(&mut d),
+                Err(fatal) => return Err(fatal),
+            }
+        }
+        if errors.is_empty() {
+            Ok(renders)
+        } else {
+            Err(Failure::Config(dedup(errors)))
+        }
+    }
+}
+
+/// The same error (say, in a chart's template) surfaces once per cluster; show it once.
+fn dedup(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    errors
+        .into_iter()
+        .filter(|d| seen.insert(d.to_string()))
+        .collect()
+}

@@ -1,0 +1,73 @@
+//! Source files and positions: every value and every diagnostic points back at a file.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A text file kcc read, kept whole so diagnostics can quote the offending line.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Path as shown to the user (relative to the project root where possible).
+    pub path: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+        })
+    }
+
+    /// The 1-based line `line` of the file, without its newline.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        self.text.lines().nth(line.checked_sub(1)?)
+    }
+
+    /// Byte offset of a 1-based line and 1-based character column.
+    pub fn offset(&self, line: usize, col: usize) -> usize {
+        let mut offset = 0;
+        for (i, l) in self.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                let in_line: usize = l
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(char::len_utf8)
+                    .sum();
+                return offset + in_line;
+            }
+            offset += l.len();
+        }
+        self.text.len()
+    }
+}
+
+/// Where something was written: file, 1-based line and 1-based column.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub file: Arc<SourceFile>,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Origin {
+    pub fn new(file: &Arc<SourceFile>, line: usize, col: usize) -> Origin {
+        Origin {
+            file: Arc::clone(file),
+            line,
+            col,
+        }
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        self.file.path == other.file.path && self.line == other.line && self.col == other.col
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.path, self.line, self.col)
+    }
+}

@@ -1,0 +1,101 @@
+//! Value layers: loading them with positions, merging them with Helm's rules, and
+//! explaining where a merged value came from.
+
+mod explain;
+mod merge;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use explain::explain;
+pub use merge::merge;
+
+use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::source::{Origin, SourceFile};
+use crate::yaml::{Node, Value, load_one};
+
+/// One values file, loaded. A file with no content is an empty map.
+#[derive(Debug)]
+pub struct Layer {
+    /// What the layer is in the hierarchy: `chart defaults`, `common`, `group main`, ...
+    pub role: String,
+    pub file: Arc<SourceFile>,
+    pub root: Node,
+}
+
+/// Parses a values file: a map at the top, or nothing at all.
+pub fn parse_layer(role: &str, file: Arc<SourceFile>) -> Result<Layer, Diagnostic> {
+    let mut root = load_one(&file)?;
+    match root.value {
+        Value::Map(_) => {}
+        Value::Null => root.value = Value::Map(Default::default()),
+        _ => {
+            return Err(Diagnostic::error(
+                "values/not-a-map",
+                format!(
+                    "a values file must be a map at the top, not a {}",
+                    root.type_name()
+                ),
+            )
+            .at(root.origin.as_ref()));
+        }
+    }
+    Ok(Layer {
+        role: role.to_string(),
+        file,
+        root,
+    })
+}
+
+/// Values files read from disk at most once per process, shared by every cluster and release.
+#[derive(Default)]
+pub struct LayerCache {
+    loaded: Mutex<HashMap<PathBuf, Option<Arc<Layer>>>>,
+}
+
+impl LayerCache {
+    /// The layer at `path` (shown to the user as `display`), or None if there is no such file.
+    pub fn get(&self, path: &Path, display: &str, role: &str) -> Result<Option<Arc<Layer>>> {
+        if let Some(hit) = self.loaded.lock().expect("layer cache poisoned").get(path) {
+            return Ok(hit.as_ref().map(|l| relabel(l, role)));
+        }
+        let layer = if path.is_file() {
+            let text = read_file(path)?;
+            let file = SourceFile::new(display, text);
+            Some(Arc::new(parse_layer(role, file).map_err(Failure::from)?))
+        } else {
+            None
+        };
+        self.loaded
+            .lock()
+            .expect("layer cache poisoned")
+            .insert(path.to_path_buf(), layer.clone());
+        Ok(layer.map(|l| relabel(&l, role)))
+    }
+}
+
+/// The same file can play different roles (a cluster file is never also a group file, but
+/// keep the role honest anyway).
+fn relabel(layer: &Arc<Layer>, role: &str) -> Arc<Layer> {
+    if layer.role == role {
+        Arc::clone(layer)
+    } else {
+        Arc::new(Layer {
+            role: role.to_string(),
+            file: Arc::clone(&layer.file),
+            root: layer.root.clone(),
+        })
+    }
+}
+
+/// Merges layers, lowest precedence first.
+pub fn merge_layers(layers: &[Arc<Layer>]) -> Node {
+    let empty = Node::new(Value::Map(Default::default()), None);
+    layers.iter().fold(empty, |acc, l| merge(acc, &l.root))
+}
+
+/// Where a merged leaf came from, for messages about rendered objects.
+pub fn origin_of<'a>(values: &'a Node, path: &[&str]) -> Option<&'a Origin> {
+    values.lookup(path.iter().copied())?.origin.as_ref()
+}

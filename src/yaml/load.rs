@@ -1,0 +1,233 @@
+//! YAML text → [`Node`] trees, keeping positions and refusing duplicate keys.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput};
+
+use super::scalar::resolve_plain;
+use super::{Node, Value};
+use crate::diagnostic::Diagnostic;
+use crate::source::{Origin, SourceFile};
+
+/// Every document of a file; a file with no documents gives an empty list.
+pub fn load_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    let mut loader = Loader {
+        file,
+        parser: Parser::new_from_str(&file.text),
+        anchors: HashMap::new(),
+    };
+    let mut docs = Vec::new();
+    loop {
+        let (event, span) = loader.next()?;
+        match event {
+            Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamEnd => return Ok(docs),
+            Event::DocumentStart(_) => {
+                let (event, span) = loader.next()?;
+                docs.push(loader.node(event, span)?);
+            }
+            other => return Err(loader.error(span, format!("unexpected {other:?}"))),
+        }
+    }
+}
+
+/// The single document of a file; an empty file is `null`. More documents are an error.
+pub fn load_one(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
+    let mut docs = load_documents(file)?;
+    match docs.len() {
+        0 => Ok(Node::new(Value::Null, Some(Origin::new(file, 1, 1)))),
+        1 => Ok(docs.remove(0)),
+        _ => Err(
+            Diagnostic::error("yaml/syntax", "expected one YAML document, found several")
+                .at(docs[1].origin.as_ref()),
+        ),
+    }
+}
+
+struct Loader<'a> {
+    file: &'a Arc<SourceFile>,
+    parser: Parser<'a, StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+}
+
+impl<'a> Loader<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), Diagnostic> {
+        match self.parser.next_event() {
+            Some(Ok(pair)) => Ok(pair),
+            Some(Err(e)) => {
+                let m = e.marker();
+                Err(
+                    Diagnostic::error("yaml/syntax", e.info().to_string()).at(Some(&Origin::new(
+                        self.file,
+                        m.line(),
+                        m.col() + 1,
+                    ))),
+                )
+            }
+            None => Err(Diagnostic::error("yaml/syntax", "unexpected end of YAML")),
+        }
+    }
+
+    fn origin(&self, span: Span) -> Origin {
+        Origin::new(self.file, span.start.line(), span.start.col() + 1)
+    }
+
+    fn error(&self, span: Span, message: String) -> Diagnostic {
+        Diagnostic::error("yaml/syntax", message).at(Some(&self.origin(span)))
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+
+    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, Diagnostic> {
+        let origin = Some(self.origin(span));
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let value = match (&tag, style) {
+                    (Some(tag), _) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
+                        self.tagged(&text, &tag.suffix, span)?
+                    }
+                    (_, ScalarStyle::Plain) => resolve_plain(&text),
+                    _ => Value::Str(text.into_owned()),
+                };
+                let node = Node::new(value, origin);
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (event, span) = self.next()?;
+                    if matches!(event, Event::SequenceEnd) {
+                        break;
+                    }
+                    items.push(self.node(event, span)?);
+                }
+                let node = Node::new(Value::Seq(items), origin);
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut map: BTreeMap<String, Node> = BTreeMap::new();
+                loop {
+                    let (event, key_span) = self.next()?;
+                    if matches!(event, Event::MappingEnd) {
+                        break;
+                    }
+                    let key = match event {
+                        Event::Scalar(text, ..) => text.into_owned(),
+                        _ => return Err(self.error(key_span, "map keys must be scalars".into())),
+                    };
+                    let (event, span) = self.next()?;
+                    let mut value = self.node(event, span)?;
+                    let key_origin = self.origin(key_span);
+                    if let Some(first) = map.get(&key) {
+                        let mut d = Diagnostic::error(
+                            "yaml/duplicate-key",
+                            format!("duplicate key `{key}`"),
+                        )
+                        .at(Some(&key_origin));
+                        if let Some(o) = &first.origin {
+                            d = d.note(format!("first set at {o}"));
+                        }
+                        return Err(d);
+                    }
+                    value.origin = Some(key_origin);
+                    map.insert(key, value);
+                }
+                let node = Node::new(Value::Map(map), origin);
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => self
+                .anchors
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| self.error(span, "alias to an unknown anchor".into())),
+            other => Err(self.error(span, format!("unexpected {other:?}"))),
+        }
+    }
+
+    fn tagged(&self, text: &str, suffix: &str, span: Span) -> Result<Value, Diagnostic> {
+        let value = match suffix {
+            "str" => Value::Str(text.to_string()),
+            "null" => Value::Null,
+            "bool" | "int" | "float" => resolve_plain(text),
+            other => return Err(self.error(span, format!("unsupported tag !!{other}"))),
+        };
+        let type_ok = matches!(
+            (suffix, &value),
+            ("bool", Value::Bool(_))
+                | ("int", Value::Int(_))
+                | ("str" | "null", _)
+                | ("float", Value::Float(_) | Value::Int(_))
+        );
+        if !type_ok {
+            return Err(self.error(span, format!("`{text}` is not a valid !!{suffix}")));
+        }
+        Ok(match (suffix, value) {
+            ("float", Value::Int(i)) => Value::Float(i as f64),
+            (_, v) => v,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Node, Diagnostic> {
+        load_one(&SourceFile::new("t.yaml", text))
+    }
+
+    #[test]
+    fn positions_point_at_keys() {
+        let node = load("a:\n  b: 1\n  c:\n    - x\n").unwrap();
+        let b = node.lookup(["a", "b"]).unwrap();
+        assert_eq!(
+            (
+                b.origin.as_ref().unwrap().line,
+                b.origin.as_ref().unwrap().col
+            ),
+            (2, 3)
+        );
+        let x = node.lookup(["a", "c", "0"]).unwrap();
+        assert_eq!(x.origin.as_ref().unwrap().line, 4);
+        assert_eq!(x.as_str(), Some("x"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = load("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.rule, "yaml/duplicate-key");
+        assert_eq!(err.origin.unwrap().line, 3);
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = load("a: [1, 2\nb: 3\n").unwrap_err();
+        assert_eq!(err.rule, "yaml/syntax");
+        assert!(err.origin.is_some());
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let node = load("a: \"8\"\nb: 8\nc: '~'\nd: !!str 1.23\n").unwrap();
+        assert_eq!(node.get("a").unwrap().value, Value::Str("8".into()));
+        assert_eq!(node.get("b").unwrap().value, Value::Int(8));
+        assert_eq!(node.get("c").unwrap().value, Value::Str("~".into()));
+        assert_eq!(node.get("d").unwrap().value, Value::Str("1.23".into()));
+    }
+
+    #[test]
+    fn anchors_and_multiple_documents() {
+        let docs =
+            load_documents(&SourceFile::new("t", "a: &x {k: v}\nb: *x\n---\nc: 1\n")).unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].get("b"), docs[0].get("a"));
+    }
+}
