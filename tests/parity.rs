@@ -1,0 +1,116 @@
+//! Parity with production: kcc's render of the fleet in this repository equals what real
+//! helm rendered for eqiad, ml-staging-codfw and dse-k8s-eqiad, object for object.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use kcc::source::SourceFile;
+use kcc::yaml::{Node, Value, load_documents};
+
+/// Labels and annotations that only name the tool or the chart package.
+const TOOL_KEYS: &[&str] = &[
+    "helm.sh/chart",
+    "chart",
+    "heritage",
+    "release",
+    "app.kubernetes.io/managed-by",
+];
+
+type Id = (String, String, String, String);
+
+/// Objects of a multi-document YAML text by (apiVersion, kind, namespace, name), with the
+/// fields the comparison ignores removed.
+fn objects(name: &str, text: &str) -> BTreeMap<Id, Node> {
+    let mut out = BTreeMap::new();
+    for mut doc in load_documents(&SourceFile::new(name, text)).unwrap() {
+        if matches!(doc.value, Value::Null) {
+            continue;
+        }
+        strip_tool_metadata(&mut doc);
+        let s = |path: &[&str]| {
+            doc.lookup(path.iter().copied())
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let id = (
+            s(&["apiVersion"]),
+            s(&["kind"]),
+            s(&["metadata", "namespace"]),
+            s(&["metadata", "name"]),
+        );
+        assert!(out.insert(id.clone(), doc).is_none(), "{name}: {id:?} twice");
+    }
+    out
+}
+
+/// Removes tool-only labels/annotations and checksum annotations at every level (pod
+/// templates carry them too).
+fn strip_tool_metadata(node: &mut Node) {
+    match &mut node.value {
+        Value::Map(map) => {
+            for (key, child) in map.iter_mut() {
+                if key == "labels" || key == "annotations" {
+                    if let Value::Map(entries) = &mut child.value {
+                        entries.retain(|k, _| !TOOL_KEYS.contains(&k.as_str()) && !k.starts_with("checksum/"));
+                    }
+                }
+                strip_tool_metadata(child);
+            }
+            // An emptied labels/annotations map is the same as none.
+            map.retain(|k, v| !((k == "labels" || k == "annotations") && matches!(&v.value, Value::Map(m) if m.is_empty())));
+        }
+        Value::Seq(items) => items.iter_mut().for_each(strip_tool_metadata),
+        _ => {}
+    }
+}
+
+fn parity(cluster: &str) {
+    let reference_dir = fixture("reference").join(cluster);
+    let mut failures = Vec::new();
+    let mut releases: Vec<_> = std::fs::read_dir(&reference_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    releases.sort();
+    for path in releases {
+        let release = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let expected = objects(&format!("reference {release}"), &std::fs::read_to_string(&path).unwrap());
+        let out = kcc(&repo_root(), &["render", "-c", cluster, "-r", &release]);
+        assert_exit(&out, 0);
+        let actual = objects(&format!("kcc {release}"), &stdout(&out));
+        for (id, want) in &expected {
+            match actual.get(id) {
+                None => failures.push(format!("{cluster}/{release}: missing {id:?}")),
+                Some(got) if got != want => failures.push(format!(
+                    "{cluster}/{release}: {id:?} differs\n--- reference\n{}--- kcc\n{}",
+                    kcc::yaml::emit_document(want),
+                    kcc::yaml::emit_document(got)
+                )),
+                Some(_) => {}
+            }
+        }
+        for id in actual.keys().filter(|id| !expected.contains_key(*id)) {
+            failures.push(format!("{cluster}/{release}: extra {id:?}"));
+        }
+        assert!(!expected.is_empty(), "{release}: empty reference");
+    }
+    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn eqiad_matches_production() {
+    parity("eqiad");
+}
+
+#[test]
+fn ml_staging_codfw_matches_production() {
+    parity("ml-staging-codfw");
+}
+
+#[test]
+fn dse_k8s_eqiad_matches_production() {
+    parity("dse-k8s-eqiad");
+}
