@@ -119,6 +119,8 @@ impl std::fmt::Display for Diagnostic {
 #[derive(Debug)]
 pub enum Failure {
     Config(Vec<Diagnostic>),
+    /// Errors found and already printed (as `kcc check` does): exit 1, print nothing more.
+    Reported,
     Fatal(String),
 }
 

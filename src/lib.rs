@@ -6,8 +6,12 @@
 //! stages together; [`commands`] are what the CLI calls.
 
 pub mod chart;
+pub mod check;
 pub mod commands;
 pub mod diagnostic;
+pub mod diff;
+pub mod golden;
+pub mod helmfile;
 pub mod manifest;
 pub mod output;
 pub mod project;

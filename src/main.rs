@@ -51,6 +51,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Render the whole fleet, run every check, and compare with golden/
+    Check {
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::check::Format,
+    },
+    /// Rewrite golden/ from the render (atomically) and print what changed
+    Update,
     /// Show the cluster × release matrix: installed or not, and why
     List {
         #[command(flatten)]
@@ -80,6 +88,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
     let only: &[String] = match &cli.command {
         Command::Render { select, .. } | Command::List { select } => &select.releases,
         Command::Explain { release, .. } => std::slice::from_ref(release),
+        Command::Check { .. } | Command::Update => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
     match cli.command {
@@ -87,6 +96,15 @@ fn run(cli: Cli) -> Result<String, Failure> {
             commands::render(&fleet, &select.selection(), out.as_deref())
         }
         Command::List { select } => commands::list(&fleet, &select.selection()),
+        Command::Update => commands::update(&fleet),
+        Command::Check { format } => {
+            let report = commands::check::run(&fleet, format)?;
+            if report.failed {
+                print!("{}", report.text);
+                return Err(Failure::Reported);
+            }
+            Ok(report.text)
+        }
         Command::Explain {
             cluster,
             release,
@@ -109,6 +127,7 @@ fn main() -> ExitCode {
             eprintln!("kcc: {} error(s)", diagnostics.len());
             ExitCode::from(1)
         }
+        Err(Failure::Reported) => ExitCode::from(1),
         Err(Failure::Fatal(message)) => {
             eprintln!("kcc: {message}");
             ExitCode::from(2)

@@ -160,3 +160,45 @@ pub fn write_objects(objects: &[Object]) -> String {
     }
     out
 }
+
+/// Like [`write_objects`], with Secret `data`/`stringData` values replaced by a stable
+/// digest: what golden/ and diffs show, so a secret never lands in a file or a review.
+pub fn write_objects_redacted(objects: &[Object]) -> String {
+    let redacted: Vec<Object> = objects.iter().map(redact_secret).collect();
+    write_objects(&redacted)
+}
+
+/// A Secret with every `data`/`stringData` value replaced by `sha256:<first 16 hex>` of
+/// the value; other objects unchanged.
+pub fn redact_secret(object: &Object) -> Object {
+    let mut object = object.clone();
+    if object.id.kind != "Secret" {
+        return object;
+    }
+    if let Value::Map(map) = &mut object.body.value {
+        for key in ["data", "stringData"] {
+            if let Some(Node {
+                value: Value::Map(entries),
+                ..
+            }) = map.get_mut(key)
+            {
+                for entry in entries.values_mut() {
+                    let text = match &entry.value {
+                        Value::Str(s) => s.clone(),
+                        _ => crate::yaml::emit_value_block(entry),
+                    };
+                    entry.value = Value::Str(secret_digest(&text));
+                }
+            }
+        }
+    }
+    object
+}
+
+/// `sha256:` and the first 16 hex digits of the value's SHA-256: changes show, values don't.
+pub fn secret_digest(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}

@@ -41,7 +41,10 @@ fn objects(name: &str, text: &str) -> BTreeMap<Id, Node> {
             s(&["metadata", "namespace"]),
             s(&["metadata", "name"]),
         );
-        assert!(out.insert(id.clone(), doc).is_none(), "{name}: {id:?} twice");
+        assert!(
+            out.insert(id.clone(), doc).is_none(),
+            "{name}: {id:?} twice"
+        );
     }
     out
 }
@@ -52,15 +55,20 @@ fn strip_tool_metadata(node: &mut Node) {
     match &mut node.value {
         Value::Map(map) => {
             for (key, child) in map.iter_mut() {
-                if key == "labels" || key == "annotations" {
-                    if let Value::Map(entries) = &mut child.value {
-                        entries.retain(|k, _| !TOOL_KEYS.contains(&k.as_str()) && !k.starts_with("checksum/"));
-                    }
+                if (key == "labels" || key == "annotations")
+                    && let Value::Map(entries) = &mut child.value
+                {
+                    entries.retain(|k, _| {
+                        !TOOL_KEYS.contains(&k.as_str()) && !k.starts_with("checksum/")
+                    });
                 }
                 strip_tool_metadata(child);
             }
             // An emptied labels/annotations map is the same as none.
-            map.retain(|k, v| !((k == "labels" || k == "annotations") && matches!(&v.value, Value::Map(m) if m.is_empty())));
+            map.retain(|k, v| {
+                !((k == "labels" || k == "annotations")
+                    && matches!(&v.value, Value::Map(m) if m.is_empty()))
+            });
         }
         Value::Seq(items) => items.iter_mut().for_each(strip_tool_metadata),
         _ => {}
@@ -77,7 +85,10 @@ fn parity(cluster: &str) {
     releases.sort();
     for path in releases {
         let release = path.file_stem().unwrap().to_str().unwrap().to_string();
-        let expected = objects(&format!("reference {release}"), &std::fs::read_to_string(&path).unwrap());
+        let expected = objects(
+            &format!("reference {release}"),
+            &std::fs::read_to_string(&path).unwrap(),
+        );
         let out = kcc(&repo_root(), &["render", "-c", cluster, "-r", &release]);
         assert_exit(&out, 0);
         let actual = objects(&format!("kcc {release}"), &stdout(&out));
@@ -97,7 +108,12 @@ fn parity(cluster: &str) {
         }
         assert!(!expected.is_empty(), "{release}: empty reference");
     }
-    assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

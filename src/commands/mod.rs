@@ -1,10 +1,13 @@
 //! The subcommands, as library functions: each takes parsed options and returns what to
 //! print, or a [`Failure`](crate::Failure) that the binary maps to an exit code.
 
+pub mod check;
 mod explain;
 mod list;
 mod render;
+mod update;
 
 pub use explain::explain;
 pub use list::list;
 pub use render::render;
+pub use update::update;

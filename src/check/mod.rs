@@ -1,0 +1,114 @@
+//! `kcc check`: every diagnostic kcc can find in a rendered fleet: values schemas, object
+//! schemas (Kubernetes and CRDs), and the rules (network, references, duplicates, fleet).
+
+pub mod network;
+pub mod objects;
+pub mod rules;
+pub mod values_schema;
+
+use std::collections::BTreeMap;
+
+use crate::diagnostic::Diagnostic;
+use crate::manifest::Object;
+use crate::project::Cluster;
+use crate::render::{Fleet, ReleaseRender};
+use crate::source::Origin;
+use crate::yaml::{Node, Value};
+
+/// One cluster's renders, as the rules see them.
+pub struct ClusterView<'a> {
+    pub cluster: &'a Cluster,
+    /// Every release of kcc.yaml for this cluster, installed or not, in kcc.yaml order.
+    pub releases: Vec<&'a ReleaseRender>,
+}
+
+impl<'a> ClusterView<'a> {
+    /// Groups renders by cluster, in kcc.yaml order.
+    pub fn group(fleet: &'a Fleet, renders: &'a [ReleaseRender]) -> Vec<ClusterView<'a>> {
+        let mut by_cluster: BTreeMap<&str, Vec<&ReleaseRender>> = BTreeMap::new();
+        for r in renders {
+            by_cluster.entry(r.cluster.as_str()).or_default().push(r);
+        }
+        fleet
+            .project
+            .clusters
+            .iter()
+            .filter_map(|c| {
+                by_cluster
+                    .remove(c.name.as_str())
+                    .map(|releases| ClusterView {
+                        cluster: c,
+                        releases,
+                    })
+            })
+            .collect()
+    }
+
+    pub fn release(&self, name: &str) -> Option<&'a ReleaseRender> {
+        self.releases.iter().copied().find(|r| r.release == name)
+    }
+
+    /// Every rendered object of the installed releases, with its release.
+    pub fn objects(&self) -> impl Iterator<Item = (&'a ReleaseRender, &'a Object)> + '_ {
+        self.releases
+            .iter()
+            .filter(|r| r.installed.yes)
+            .flat_map(|r| r.objects.iter().map(move |o| (*r, o)))
+    }
+
+    /// The cluster's own values (`values/<cluster>/values.yaml` and what it merges over),
+    /// as seen by its first release: keys such as `network` that no chart owns.
+    pub fn values(&self) -> Option<&'a Node> {
+        self.releases.first().map(|r| &r.values)
+    }
+}
+
+/// Where a value in a rendered object came from: the values leaf (of the release that
+/// rendered it) holding the same scalar, if exactly one does.
+pub fn trace_value<'n>(values: &'n Node, scalar: &str) -> Option<&'n Origin> {
+    let mut found = Vec::new();
+    collect_leaves(values, scalar, &mut found);
+    match found.as_slice() {
+        [one] => one.origin.as_ref(),
+        _ => None,
+    }
+}
+
+fn collect_leaves<'n>(node: &'n Node, scalar: &str, found: &mut Vec<&'n Node>) {
+    match &node.value {
+        Value::Map(m) => m.values().for_each(|v| collect_leaves(v, scalar, found)),
+        Value::Seq(s) => s.iter().for_each(|v| collect_leaves(v, scalar, found)),
+        Value::Str(s) if s == scalar => found.push(node),
+        Value::Int(i) if i.to_string() == scalar => found.push(node),
+        _ => {}
+    }
+}
+
+/// All diagnostics for a rendered fleet, in a stable order: per cluster in kcc.yaml order,
+/// then the fleet-wide ones.
+pub fn check(fleet: &Fleet, renders: &[ReleaseRender]) -> Vec<Diagnostic> {
+    use rayon::prelude::*;
+    let views = ClusterView::group(fleet, renders);
+    let per_cluster: Vec<Vec<Diagnostic>> = views
+        .par_iter()
+        .map(|view| {
+            let mut d = values_schema::check(fleet, view);
+            d.extend(objects::check(view));
+            d.extend(rules::cluster_rules(fleet, view));
+            d
+        })
+        .collect();
+    let mut all: Vec<Diagnostic> = per_cluster.into_iter().flatten().collect();
+    all.extend(rules::fleet_rules(fleet, &views));
+    dedup(all)
+}
+
+/// The same finding in a shared file (a chart default, common.yaml) surfaces once per
+/// cluster; report it once.
+fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| seen.insert(d.to_string()))
+        .collect()
+}

@@ -1,0 +1,1 @@
+//! A cluster's network allocations (service and pod CIDRs), read from its values.

@@ -1,0 +1,84 @@
+//! `kcc check`: render the whole fleet, run every check, and compare with golden/.
+
+use std::fmt::Write;
+
+use crate::check;
+use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
+use crate::golden::{self, Change};
+use crate::render::{Fleet, Selection};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// What `check` found, printed in `format`. Failure::Config when there is an error.
+pub struct Report {
+    pub text: String,
+    pub failed: bool,
+}
+
+pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
+    let sel = Selection::default();
+    let mut diagnostics = match fleet.render(&sel) {
+        Ok(renders) => {
+            let mut d = check::check(fleet, &renders);
+            d.extend(drift(fleet, &renders)?);
+            d
+        }
+        // Render errors are findings like any other: print them in the chosen format.
+        Err(Failure::Config(d)) => d,
+        Err(fatal) => return Err(fatal),
+    };
+    diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics.len() - errors;
+    let mut text = String::new();
+    match format {
+        Format::Json => {
+            for d in &diagnostics {
+                let _ = writeln!(text, "{}", d.to_json());
+            }
+        }
+        Format::Text => {
+            for d in &diagnostics {
+                text.push_str(&d.render());
+            }
+            let _ = writeln!(
+                text,
+                "kcc check: {} clusters, {errors} error(s), {warnings} warning(s)",
+                fleet.project.clusters.len()
+            );
+        }
+    }
+    Ok(Report {
+        text,
+        failed: errors > 0,
+    })
+}
+
+/// golden/ differs from the render: one `golden/drift` error per changed file.
+fn drift(fleet: &Fleet, renders: &[crate::render::ReleaseRender]) -> Result<Vec<Diagnostic>> {
+    let expected = golden::expected(fleet, renders);
+    let current = golden::current(fleet.root())?;
+    let changes = golden::changes(&current, &expected);
+    Ok(changes
+        .iter()
+        .map(|change| {
+            let (path, what) = match change {
+                Change::Added(p) => (p, "is missing from golden/"),
+                Change::Changed(p) => (p, "differs from the render"),
+                Change::Removed(p) => (p, "is no longer rendered"),
+            };
+            let old = current.get(path).map(String::as_str).unwrap_or("");
+            let new = expected.get(path).map(String::as_str).unwrap_or("");
+            Diagnostic::error("golden/drift", format!("{path} {what}"))
+                .note(crate::diff::summary(path, old, new))
+                .note("run `kcc update` to rewrite golden/, then review the diff")
+        })
+        .collect())
+}

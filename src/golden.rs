@@ -1,0 +1,131 @@
+//! golden/: the committed, reviewed output. kcc computes what golden/ should hold, compares
+//! it with what is there, and rewrites it atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Failure, Result};
+use crate::helmfile;
+use crate::manifest::write_objects_redacted;
+use crate::output::write_atomic;
+use crate::render::{Fleet, ReleaseRender};
+
+pub const GOLDEN_DIR: &str = "golden";
+
+/// File contents by path relative to the project root (`golden/<cluster>/<release>.yaml`,
+/// `golden/<cluster>/helmfile.yaml`). Secret values are digests, never the values.
+pub type Files = BTreeMap<String, String>;
+
+/// What golden/ should hold for these renders.
+pub fn expected(fleet: &Fleet, renders: &[ReleaseRender]) -> Files {
+    let mut files = Files::new();
+    for cluster in &fleet.project.clusters {
+        let of_cluster: Vec<&ReleaseRender> = renders
+            .iter()
+            .filter(|r| r.cluster == cluster.name)
+            .collect();
+        if of_cluster.is_empty() {
+            continue;
+        }
+        for r in of_cluster.iter().filter(|r| r.installed.yes) {
+            files.insert(
+                format!("{GOLDEN_DIR}/{}/{}.yaml", r.cluster, r.release),
+                write_objects_redacted(&r.objects),
+            );
+        }
+        files.insert(
+            format!("{GOLDEN_DIR}/{}/helmfile.yaml", cluster.name),
+            helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}"),
+        );
+    }
+    files
+}
+
+/// What golden/ holds now (every .yaml file under it).
+pub fn current(root: &Path) -> Result<Files> {
+    let mut files = Files::new();
+    let dir = root.join(GOLDEN_DIR);
+    if !dir.is_dir() {
+        return Ok(files);
+    }
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d)
+            .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", d.display())))?;
+        for entry in entries {
+            let path = entry.map_err(|e| Failure::Fatal(e.to_string()))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                let rel = path
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                files.insert(rel, crate::diagnostic::read_file(&path)?);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// A change to golden/: a file added, changed or removed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Change {
+    Added(String),
+    Changed(String),
+    Removed(String),
+}
+
+/// The changes that turn `current` into `expected`.
+pub fn changes(current: &Files, expected: &Files) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (path, text) in expected {
+        match current.get(path) {
+            None => out.push(Change::Added(path.clone())),
+            Some(old) if old != text => out.push(Change::Changed(path.clone())),
+            Some(_) => {}
+        }
+    }
+    for path in current.keys().filter(|p| !expected.contains_key(*p)) {
+        out.push(Change::Removed(path.clone()));
+    }
+    out
+}
+
+/// Applies changes: every new or changed file is written atomically (temp file + rename),
+/// removed files are deleted, and directories left empty are removed.
+pub fn apply(root: &Path, expected: &Files, changes: &[Change]) -> Result<()> {
+    for change in changes {
+        match change {
+            Change::Added(p) | Change::Changed(p) => {
+                write_atomic(&root.join(p), expected[p].as_bytes())?
+            }
+            Change::Removed(p) => {
+                let path = root.join(p);
+                std::fs::remove_file(&path).map_err(|e| {
+                    Failure::Fatal(format!("cannot remove {}: {e}", path.display()))
+                })?;
+                remove_empty_dirs(root, path.parent());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_empty_dirs(root: &Path, mut dir: Option<&Path>) {
+    let golden = root.join(GOLDEN_DIR);
+    while let Some(d) = dir {
+        if d == golden || !d.starts_with(&golden) || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+/// The path of a release's golden file.
+pub fn release_path(cluster: &str, release: &str) -> PathBuf {
+    PathBuf::from(GOLDEN_DIR)
+        .join(cluster)
+        .join(format!("{release}.yaml"))
+}
