@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod output;
 pub mod project;
 pub mod render;
+pub mod schema;
 pub mod source;
 pub mod values;
 pub mod yaml;

@@ -74,6 +74,28 @@ pub fn trace_value<'n>(values: &'n Node, scalar: &str) -> Option<&'n Origin> {
     }
 }
 
+/// Where an unexpected key in a rendered object came from: the one values key of that name.
+pub fn trace_key<'n>(values: &'n Node, key: &str) -> Option<&'n Origin> {
+    fn walk<'n>(node: &'n Node, key: &str, found: &mut Vec<&'n Node>) {
+        match &node.value {
+            Value::Map(m) => {
+                if let Some(n) = m.get(key) {
+                    found.push(n);
+                }
+                m.values().for_each(|v| walk(v, key, found));
+            }
+            Value::Seq(s) => s.iter().for_each(|v| walk(v, key, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(values, key, &mut found);
+    match found.as_slice() {
+        [one] => one.origin.as_ref(),
+        _ => None,
+    }
+}
+
 fn collect_leaves<'n>(node: &'n Node, scalar: &str, found: &mut Vec<&'n Node>) {
     match &node.value {
         Value::Map(m) => m.values().for_each(|v| collect_leaves(v, scalar, found)),
@@ -86,21 +108,25 @@ fn collect_leaves<'n>(node: &'n Node, scalar: &str, found: &mut Vec<&'n Node>) {
 
 /// All diagnostics for a rendered fleet, in a stable order: per cluster in kcc.yaml order,
 /// then the fleet-wide ones.
-pub fn check(fleet: &Fleet, renders: &[ReleaseRender]) -> Vec<Diagnostic> {
+pub fn check(
+    fleet: &Fleet,
+    renders: &[ReleaseRender],
+) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
     let views = ClusterView::group(fleet, renders);
+    let extra_crds = objects::Crds::load_dir(&fleet.root().join("schemas/crds"))?;
     let per_cluster: Vec<Vec<Diagnostic>> = views
         .par_iter()
         .map(|view| {
             let mut d = values_schema::check(fleet, view);
-            d.extend(objects::check(view));
+            d.extend(objects::check(view, &extra_crds));
             d.extend(rules::cluster_rules(fleet, view));
             d
         })
         .collect();
     let mut all: Vec<Diagnostic> = per_cluster.into_iter().flatten().collect();
     all.extend(rules::fleet_rules(fleet, &views));
-    dedup(all)
+    Ok(dedup(all))
 }
 
 /// The same finding in a shared file (a chart default, common.yaml) surfaces once per

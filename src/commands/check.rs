@@ -23,7 +23,7 @@ pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
     let sel = Selection::default();
     let mut diagnostics = match fleet.render(&sel) {
         Ok(renders) => {
-            let mut d = check::check(fleet, &renders);
+            let mut d = check::check(fleet, &renders)?;
             d.extend(drift(fleet, &renders)?);
             d
         }
