@@ -10,6 +10,7 @@ use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
 use crate::chart::{Chart, to_template};
+use crate::check::values_schema;
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order, parse_objects};
 use crate::project::{Cluster, Project, Release};
@@ -246,6 +247,10 @@ impl Fleet {
         let mut objects = Vec::new();
         if installed.yes {
             let chart = &self.charts[&release.chart];
+            let problems = values_schema::validate(chart, &release.name, &cluster.name, &values);
+            if !problems.is_empty() {
+                return Err(Failure::Config(problems));
+            }
             let ctx = context! {
                 values => template_values,
                 release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },

@@ -46,12 +46,24 @@ fn cache() -> &'static Mutex<HashMap<String, Arc<Validator>>> {
 }
 
 fn cached(key: String, build: impl FnOnce() -> Json) -> Result<Arc<Validator>, String> {
+    cached_with(key, Some(jsonschema::Draft::Draft4), build)
+}
+
+/// Compiles (once per key) with `draft`, or the draft the schema's `$schema` names.
+fn cached_with(
+    key: String,
+    draft: Option<jsonschema::Draft>,
+    build: impl FnOnce() -> Json,
+) -> Result<Arc<Validator>, String> {
     if let Some(v) = cache().lock().expect("schema cache poisoned").get(&key) {
         return Ok(Arc::clone(v));
     }
     let schema = build();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
+    let mut options = jsonschema::options().should_validate_formats(true);
+    if let Some(draft) = draft {
+        options = options.with_draft(draft);
+    }
+    let validator = options
         .build(&schema)
         .map_err(|e| format!("schema does not compile: {e}"))?;
     let validator = Arc::new(validator);
@@ -184,6 +196,13 @@ pub fn crd_validator(schema: &Json) -> Result<Arc<Validator>, String> {
         .map(|b| format!("{b:02x}"))
         .collect();
     cached(format!("crd:{digest}"), || schema.clone())
+}
+
+/// The validator of a chart's values.schema.json (compiled once per process and chart).
+pub fn values_validator(chart: &str, schema_text: &str) -> Result<Arc<Validator>, String> {
+    let schema: Json =
+        serde_json::from_str(schema_text).map_err(|e| format!("not valid JSON: {e}"))?;
+    cached_with(format!("values:{chart}"), None, || schema)
 }
 
 /// Validates an object; values are left out of messages for Secrets.

@@ -118,8 +118,7 @@ pub fn check(
     let per_cluster: Vec<Vec<Diagnostic>> = views
         .par_iter()
         .map(|view| {
-            let mut d = values_schema::check(fleet, view);
-            d.extend(objects::check(view, &extra_crds));
+            let mut d = objects::check(view, &extra_crds);
             d.extend(rules::cluster_rules(fleet, view));
             d
         })

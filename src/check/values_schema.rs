@@ -1,9 +1,48 @@
-//! Merged values against each chart's values.schema.json.
+//! Merged values against their chart's values.schema.json, checked before rendering: an
+//! error names the values file and line that set the offending value.
 
-use super::ClusterView;
+use crate::chart::Chart;
 use crate::diagnostic::Diagnostic;
-use crate::render::Fleet;
+use crate::schema::{self, node_at};
+use crate::source::Origin;
+use crate::yaml::Node;
 
-pub fn check(_fleet: &Fleet, _view: &ClusterView) -> Vec<Diagnostic> {
-    Vec::new()
+/// Problems with `values` (merged for `release` in `cluster`), or none if the chart has no
+/// values.schema.json.
+pub fn validate(chart: &Chart, release: &str, cluster: &str, values: &Node) -> Vec<Diagnostic> {
+    let Some(schema_file) = &chart.schema else {
+        return Vec::new();
+    };
+    let validator = match schema::values_validator(&chart.name, &schema_file.text) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![
+                Diagnostic::error(
+                    "values/schema",
+                    format!("{} is not a usable JSON Schema: {e}", schema_file.path),
+                )
+                .at(Some(&Origin::new(schema_file, 1, 1))),
+            ];
+        }
+    };
+    let instance = values.to_json();
+    validator
+        .iter_errors(&instance)
+        .map(|error| {
+            let pointer = error.instance_path().as_str().to_string();
+            let at = node_at(values, &pointer);
+            Diagnostic::error(
+                "values/schema",
+                format!(
+                    "{}: {error}",
+                    schema::dotted(&pointer).replace("(object)", "(values)")
+                ),
+            )
+            .at(at.origin.as_ref())
+            .note(format!(
+                "release {release} in cluster {cluster}, checked against {}",
+                schema_file.path
+            ))
+        })
+        .collect()
 }
