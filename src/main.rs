@@ -57,6 +57,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: commands::check::Format,
     },
+    /// Check manifests against the Kubernetes 1.23 and CRD schemas (like kubeconform)
+    Validate {
+        /// Files, directories (searched for .yaml/.yml/.json) or `-` for stdin
+        #[arg(required = true, value_name = "FILE|DIR|-")]
+        inputs: Vec<PathBuf>,
+        /// Extra CustomResourceDefinition files whose schemas apply (repeatable)
+        #[arg(long = "crds", value_name = "FILE")]
+        crds: Vec<PathBuf>,
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::check::Format,
+    },
     /// Rewrite golden/ from the render (atomically) and print what changed
     Update,
     /// Show the cluster × release matrix: installed or not, and why
@@ -76,7 +88,25 @@ enum Command {
     },
 }
 
+/// Prints a report and fails with exit 1 if it found errors.
+fn report(report: commands::check::Report) -> Result<String, Failure> {
+    if report.failed {
+        print!("{}", report.text);
+        return Err(Failure::Reported);
+    }
+    Ok(report.text)
+}
+
 fn run(cli: Cli) -> Result<String, Failure> {
+    // `validate` checks any manifests; it needs no project.
+    if let Command::Validate {
+        inputs,
+        crds,
+        format,
+    } = &cli.command
+    {
+        return report(commands::validate_manifests(inputs, crds, *format)?);
+    }
     let root = match cli.project {
         Some(dir) => dir,
         None => {
@@ -88,7 +118,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
     let only: &[String] = match &cli.command {
         Command::Render { select, .. } | Command::List { select } => &select.releases,
         Command::Explain { release, .. } => std::slice::from_ref(release),
-        Command::Check { .. } | Command::Update => &[],
+        Command::Check { .. } | Command::Update | Command::Validate { .. } => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
     match cli.command {
@@ -97,14 +127,8 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
         Command::List { select } => commands::list(&fleet, &select.selection()),
         Command::Update => commands::update(&fleet),
-        Command::Check { format } => {
-            let report = commands::check::run(&fleet, format)?;
-            if report.failed {
-                print!("{}", report.text);
-                return Err(Failure::Reported);
-            }
-            Ok(report.text)
-        }
+        Command::Check { format } => report(commands::check::run(&fleet, format)?),
+        Command::Validate { .. } => unreachable!("handled before the project is loaded"),
         Command::Explain {
             cluster,
             release,

@@ -21,7 +21,7 @@ pub struct Report {
 
 pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
     let sel = Selection::default();
-    let mut diagnostics = match fleet.render(&sel) {
+    let diagnostics = match fleet.render(&sel) {
         Ok(renders) => {
             let mut d = check::check(fleet, &renders)?;
             d.extend(drift(fleet, &renders)?);
@@ -31,6 +31,12 @@ pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
         Err(Failure::Config(d)) => d,
         Err(fatal) => return Err(fatal),
     };
+    let summary = format!("kcc check: {} clusters", fleet.project.clusters.len());
+    Ok(format_report(diagnostics, format, &summary))
+}
+
+/// Diagnostics in `format`, errors first; `failed` if any is an error.
+pub fn format_report(mut diagnostics: Vec<Diagnostic>, format: Format, summary: &str) -> Report {
     diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
     let errors = diagnostics
         .iter()
@@ -48,17 +54,13 @@ pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
             for d in &diagnostics {
                 text.push_str(&d.render());
             }
-            let _ = writeln!(
-                text,
-                "kcc check: {} clusters, {errors} error(s), {warnings} warning(s)",
-                fleet.project.clusters.len()
-            );
+            let _ = writeln!(text, "{summary}, {errors} error(s), {warnings} warning(s)");
         }
     }
-    Ok(Report {
+    Report {
         text,
         failed: errors > 0,
-    })
+    }
 }
 
 /// golden/ differs from the render: one `golden/drift` error per changed file.

@@ -6,8 +6,10 @@ mod explain;
 mod list;
 mod render;
 mod update;
+mod validate;
 
 pub use explain::explain;
 pub use list::list;
 pub use render::render;
 pub use update::update;
+pub use validate::validate_manifests;

@@ -1,0 +1,97 @@
+//! `kcc validate`: check any manifests against the Kubernetes 1.23 schemas and CRD schemas,
+//! as kubeconform does, without a project.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::chart::RenderedFile;
+use crate::check::objects::{Crds, validate};
+use crate::diagnostic::{Failure, Result, read_file};
+use crate::manifest::{Object, parse_objects};
+use crate::source::SourceFile;
+
+use super::check::{Format, Report, format_report};
+
+/// Validates the manifests in `inputs` (files, directories searched for .yaml/.yml/.json,
+/// or `-` for stdin); `crd_files` add CRD schemas.
+pub fn validate_manifests(
+    inputs: &[PathBuf],
+    crd_files: &[PathBuf],
+    format: Format,
+) -> Result<Report> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Failure::Fatal(format!("cannot read stdin: {e}")))?;
+            files.push(SourceFile::new("<stdin>", text));
+        } else {
+            for path in manifest_paths(input)? {
+                files.push(SourceFile::new(
+                    path.display().to_string(),
+                    read_file(&path)?,
+                ));
+            }
+        }
+    }
+    let mut crds = Crds::default();
+    for path in crd_files {
+        crds.add_file(path)?;
+    }
+    let mut diagnostics = Vec::new();
+    let mut objects: Vec<Object> = Vec::new();
+    for file in files {
+        let rendered = RenderedFile {
+            source: file.path.clone(),
+            file,
+        };
+        match parse_objects(&rendered) {
+            Ok(found) => objects.extend(found),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    for object in objects
+        .iter()
+        .filter(|o| o.id.kind == "CustomResourceDefinition")
+    {
+        crds.add_crd(&object.body);
+    }
+    for object in &objects {
+        diagnostics.extend(validate(object, &crds, None));
+    }
+    let summary = format!("kcc validate: {} object(s)", objects.len());
+    Ok(format_report(diagnostics, format, &summary))
+}
+
+fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {
+    if input.is_file() {
+        return Ok(vec![input.to_path_buf()]);
+    }
+    if !input.is_dir() {
+        return Err(Failure::Fatal(format!(
+            "{} does not exist",
+            input.display()
+        )));
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![input.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", dir.display())))?;
+        for entry in entries.filter_map(|e| e.ok()) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+            {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

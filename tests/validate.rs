@@ -1,0 +1,128 @@
+//! `kcc validate`: a kubeconform replacement that needs no network or cache.
+
+mod common;
+
+use common::*;
+
+fn validate(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("kcc").unwrap();
+    cmd.arg("validate").args(args).env("NO_COLOR", "1");
+    if let Some(text) = stdin {
+        cmd.write_stdin(text);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_reference_renders_pass() {
+    let out = validate(&[fixture("reference").to_str().unwrap()], None);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("0 error(s)"), "{}", stdout(&out));
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: web:1
+";
+
+fn fails_with(manifest: &str, rule: &str, needle: &str, line: u64) {
+    let out = validate(&["--format", "json", "-"], Some(manifest));
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    let found: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        found.iter().any(|d| d["rule"] == rule
+            && d["message"].as_str().unwrap().contains(needle)
+            && d["line"] == line),
+        "want {rule} `{needle}` at line {line}, got:\n{text}"
+    );
+}
+
+#[test]
+fn valid_manifest_passes() {
+    let out = validate(&["-"], Some(DEPLOYMENT));
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn unknown_field_fails() {
+    fails_with(
+        &DEPLOYMENT.replace("  selector:", "  replicaz: 2\n  selector:"),
+        "schema/kubernetes",
+        "replicaz",
+        7,
+    );
+}
+
+#[test]
+fn wrong_type_fails() {
+    fails_with(
+        &DEPLOYMENT.replace("  selector:", "  replicas: two\n  selector:"),
+        "schema/kubernetes",
+        "spec.replicas",
+        7,
+    );
+}
+
+#[test]
+fn missing_required_field_fails() {
+    fails_with(
+        &DEPLOYMENT
+            .replace("          image: web:1\n", "")
+            .replace("        - name: web\n", "        - image: web:1\n"),
+        "schema/kubernetes",
+        "name",
+        14,
+    );
+}
+
+#[test]
+fn ippool_with_a_typo_in_spec_fails() {
+    let crds = repo_root().join("charts/calico-crds/crds/crd.projectcalico.org_ippools.yaml");
+    let pool = "apiVersion: crd.projectcalico.org/v1
+kind: IPPool
+metadata:
+  name: ipv4
+spec:
+  cidr: 10.67.128.0/18
+  natOutgoin: true
+";
+    let ok = validate(
+        &["--crds", crds.to_str().unwrap(), "-"],
+        Some(&pool.replace("natOutgoin", "natOutgoing")),
+    );
+    assert_exit(&ok, 0);
+    let out = validate(
+        &["--format", "json", "--crds", crds.to_str().unwrap(), "-"],
+        Some(pool),
+    );
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("\"rule\":\"schema/crd\"")
+            && text.contains("natOutgoin")
+            && text.contains("\"line\":7"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_kind_with_no_schema_is_an_error() {
+    let pool = "apiVersion: crd.projectcalico.org/v1\nkind: IPPool\nmetadata:\n  name: x\nspec: {cidr: 10.0.0.0/8}\n";
+    fails_with(pool, "schema/unknown-kind", "IPPool", 1);
+}
