@@ -47,9 +47,12 @@ enum Command {
     Render {
         #[command(flatten)]
         select: Select,
-        /// Write files under DIR instead of printing
+        /// Write files under DIR instead of printing (see README: per-cluster layout)
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Exit 1 without writing if the render (with fixture secrets) differs from golden/
+        #[arg(long)]
+        verify_golden: bool,
     },
     /// Render the whole fleet, run every check, and compare with golden/
     Check {
@@ -116,14 +119,27 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
     };
     let only: &[String] = match &cli.command {
+        // --verify-golden renders every release of the cluster.
+        Command::Render {
+            verify_golden: true,
+            ..
+        } => &[],
         Command::Render { select, .. } | Command::List { select } => &select.releases,
         Command::Explain { release, .. } => std::slice::from_ref(release),
         Command::Check { .. } | Command::Update | Command::Validate { .. } => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
     match cli.command {
-        Command::Render { select, out } => {
-            commands::render(&fleet, &select.selection(), out.as_deref())
+        Command::Render {
+            select,
+            out,
+            verify_golden,
+        } => {
+            let opts = commands::RenderOptions {
+                out: out.as_deref(),
+                verify_golden,
+            };
+            commands::render(&fleet, &select.selection(), &opts)
         }
         Command::List { select } => commands::list(&fleet, &select.selection()),
         Command::Update => commands::update(&fleet),

@@ -10,6 +10,6 @@ mod validate;
 
 pub use explain::explain;
 pub use list::list;
-pub use render::render;
+pub use render::{Options as RenderOptions, render};
 pub use update::update;
 pub use validate::validate_manifests;

@@ -1,45 +1,147 @@
-//! `kcc render`: canonical manifests to stdout, or one file per cluster and release.
+//! `kcc render`: canonical manifests to stdout, or a directory per cluster that helmfile
+//! can sync from.
 
+use std::fmt::Write;
 use std::path::Path;
 
-use crate::diagnostic::Result;
+use crate::diagnostic::{Diagnostic, Failure, Result};
+use crate::golden;
+use crate::helmfile;
 use crate::manifest::write_objects;
 use crate::output::write_atomic;
 use crate::render::{Fleet, ReleaseRender, Selection};
 
-/// Renders the selection. With `out`, writes `out/<cluster>/<release>.yaml` (only once
-/// everything rendered, so an error leaves nothing half-written) and returns a summary;
-/// without, returns the manifests.
-pub fn render(fleet: &Fleet, sel: &Selection, out: Option<&Path>) -> Result<String> {
-    let renders = fleet.render(sel)?;
-    let installed: Vec<&ReleaseRender> = renders.iter().filter(|r| r.installed.yes).collect();
-    match out {
-        None => {
-            let several = installed.len() > 1;
-            let mut text = String::new();
-            for r in installed {
-                if several {
-                    text.push_str(&format!(
-                        "# kcc: cluster {} release {}\n",
-                        r.cluster, r.release
-                    ));
-                }
-                text.push_str(&write_objects(&r.objects));
-            }
-            Ok(text)
-        }
-        Some(dir) => {
-            let mut summary = String::new();
-            for r in installed {
-                let path = dir.join(&r.cluster).join(format!("{}.yaml", r.release));
-                write_atomic(&path, write_objects(&r.objects).as_bytes())?;
-                summary.push_str(&format!(
-                    "wrote {} ({} objects)\n",
-                    path.display(),
-                    r.objects.len()
-                ));
-            }
-            Ok(summary)
-        }
+pub struct Options<'a> {
+    /// Write under this directory instead of printing.
+    pub out: Option<&'a Path>,
+    /// Refuse (exit 1, nothing written) if the render with fixtures differs from golden/.
+    pub verify_golden: bool,
+}
+
+pub fn render(fleet: &Fleet, sel: &Selection, opts: &Options) -> Result<String> {
+    if opts.verify_golden {
+        verify_golden(fleet, sel)?;
     }
+    let renders = fleet.render(sel)?;
+    match opts.out {
+        None => Ok(to_stdout(&renders)),
+        Some(dir) => write_dir(fleet, sel, &renders, dir),
+    }
+}
+
+fn to_stdout(renders: &[ReleaseRender]) -> String {
+    let installed: Vec<&ReleaseRender> = renders.iter().filter(|r| r.installed.yes).collect();
+    let several = installed.len() > 1;
+    let mut text = String::new();
+    for r in installed {
+        if several {
+            let _ = writeln!(text, "# kcc: cluster {} release {}", r.cluster, r.release);
+        }
+        text.push_str(&write_objects(&r.objects));
+    }
+    text
+}
+
+/// Per cluster: `<release>.yaml`, `helmfile.yaml`, and `<release>/` (a chart that installs
+/// the manifest verbatim). With one cluster selected, DIR is that cluster's directory;
+/// otherwise each cluster gets DIR/<cluster>/. Everything is rendered before anything is
+/// written, and each file is written atomically.
+fn write_dir(
+    fleet: &Fleet,
+    sel: &Selection,
+    renders: &[ReleaseRender],
+    dir: &Path,
+) -> Result<String> {
+    let clusters: Vec<_> = fleet
+        .select(sel)?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect::<Vec<_>>();
+    let mut clusters = clusters;
+    clusters.dedup_by(|a, b| a.name == b.name);
+    let single = clusters.len() == 1;
+    let mut summary = String::new();
+    for cluster in clusters {
+        let base = if single {
+            dir.to_path_buf()
+        } else {
+            dir.join(&cluster.name)
+        };
+        let of_cluster: Vec<&ReleaseRender> = renders
+            .iter()
+            .filter(|r| r.cluster == cluster.name)
+            .collect();
+        for r in of_cluster.iter().filter(|r| r.installed.yes) {
+            let release = fleet
+                .project
+                .release(&r.release)
+                .expect("rendered releases exist");
+            let chart = &fleet.charts[&release.chart];
+            let manifest = write_objects(&r.objects);
+            write_atomic(
+                &base.join(format!("{}.yaml", r.release)),
+                manifest.as_bytes(),
+            )?;
+            let chart_dir = base.join(&r.release);
+            write_atomic(
+                &chart_dir.join("Chart.yaml"),
+                helmfile::chart_yaml(&r.release, chart).as_bytes(),
+            )?;
+            write_atomic(
+                &chart_dir.join("templates/manifest.yaml"),
+                helmfile::VERBATIM_TEMPLATE.as_bytes(),
+            )?;
+            write_atomic(
+                &chart_dir.join(helmfile::MANIFEST_FILE),
+                manifest.as_bytes(),
+            )?;
+            let _ = writeln!(
+                summary,
+                "wrote {} ({} objects)",
+                base.join(format!("{}.yaml", r.release)).display(),
+                r.objects.len()
+            );
+        }
+        let helmfile_text = helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}");
+        write_atomic(&base.join("helmfile.yaml"), helmfile_text.as_bytes())?;
+        let _ = writeln!(summary, "wrote {}", base.join("helmfile.yaml").display());
+    }
+    Ok(summary)
+}
+
+/// The render with fixture secrets must equal golden/ for the selected clusters: the
+/// deploy host deploys only what was reviewed.
+fn verify_golden(fleet: &Fleet, sel: &Selection) -> Result<()> {
+    let reviewed = Selection {
+        private: None,
+        releases: Vec::new(),
+        ..sel.clone()
+    };
+    let renders = fleet.render(&reviewed)?;
+    let expected = golden::expected(fleet, &renders);
+    let clusters: Vec<String> = renders.iter().map(|r| r.cluster.clone()).collect();
+    let in_selection = |path: &String| {
+        clusters
+            .iter()
+            .any(|c| path.starts_with(&format!("{}/{c}/", golden::GOLDEN_DIR)))
+    };
+    let current: golden::Files = golden::current(fleet.root())?
+        .into_iter()
+        .filter(|(p, _)| in_selection(p))
+        .collect();
+    let changes = golden::changes(&current, &expected);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let diagnostics = changes
+        .iter()
+        .map(|c| {
+            let path = match c {
+                golden::Change::Added(p) | golden::Change::Changed(p) | golden::Change::Removed(p) => p,
+            };
+            Diagnostic::error("golden/drift", format!("{path}: the render differs from the reviewed golden file"))
+                .note("refusing to write: deploy only what was reviewed (run `kcc update`, get it reviewed)")
+        })
+        .collect();
+    Err(Failure::Config(diagnostics))
 }

@@ -1,0 +1,211 @@
+//! The deploy host: `kcc render --cluster C --out DIR`, `--private`, `--verify-golden`,
+//! and interop with the real helm 3.15 and helmfile 0.166 (scripts/install-helm-tools.sh).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use kcc::source::SourceFile;
+use kcc::yaml::{Node, Value, load_documents};
+
+fn objects(text: &str) -> BTreeMap<(String, String, String, String), Node> {
+    let mut out = BTreeMap::new();
+    for doc in load_documents(&SourceFile::new("t", text)).unwrap() {
+        if matches!(doc.value, Value::Null) {
+            continue;
+        }
+        let s = |p: &[&str]| {
+            doc.lookup(p.iter().copied())
+                .and_then(Node::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let id = (
+            s(&["apiVersion"]),
+            s(&["kind"]),
+            s(&["metadata", "namespace"]),
+            s(&["metadata", "name"]),
+        );
+        out.insert(id, doc);
+    }
+    out
+}
+
+fn render_cluster(
+    project: &Path,
+    cluster: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "render",
+        "--cluster",
+        cluster,
+        "--out",
+        dir.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = kcc(project, &args);
+    (dir, out)
+}
+
+#[test]
+fn deploy_dir_has_helmfile_and_verbatim_charts() {
+    let (dir, out) = render_cluster(&repo_root(), "eqiad", &["--verify-golden"]);
+    assert_exit(&out, 0);
+    let helmfile = std::fs::read_to_string(dir.path().join("helmfile.yaml")).unwrap();
+    assert_eq!(
+        helmfile,
+        std::fs::read_to_string(repo_root().join("golden/eqiad/helmfile.yaml")).unwrap()
+    );
+    assert!(helmfile.contains("  - name: coredns\n    namespace: kube-system\n    chart: ./coredns\n    labels:\n      name: coredns\n    needs:\n      - kube-system/calico\n"), "{helmfile}");
+    let template =
+        std::fs::read_to_string(dir.path().join("calico/templates/manifest.yaml")).unwrap();
+    assert!(template.contains(".Files.Get"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("calico/manifest.yaml")).unwrap(),
+        std::fs::read_to_string(dir.path().join("calico.yaml")).unwrap()
+    );
+}
+
+#[test]
+fn private_values_reach_the_deploy_dir_but_never_golden() {
+    let private = tempfile::tempdir().unwrap();
+    write(
+        &private.path().join("cfssl-issuer-values.yaml"),
+        "issuers:\n  discovery:\n    authSecret:\n      key: real-production-key\n",
+    );
+    let (dir, out) = render_cluster(
+        &repo_root(),
+        "eqiad",
+        &[
+            "--private",
+            private.path().to_str().unwrap(),
+            "--verify-golden",
+        ],
+    );
+    assert_exit(&out, 0);
+    let issuer = std::fs::read_to_string(dir.path().join("cfssl-issuer.yaml")).unwrap();
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("real-production-key");
+    assert!(issuer.contains(&encoded), "the real key is deployed");
+    let golden =
+        std::fs::read_to_string(repo_root().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
+    assert!(!golden.contains(&encoded) && !golden.contains("fixture-secret-key"));
+    assert!(
+        !stdout(&out).contains("real-production-key")
+            && !stderr(&out).contains("real-production-key")
+    );
+}
+
+#[test]
+fn verify_golden_refuses_a_drifted_render() {
+    let project = copy_project(&repo_root());
+    let path = project.path().join("values/eqiad/coredns-values.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("replicaCount: 4", "replicaCount: 5")).unwrap();
+    let (dir, out) = render_cluster(project.path(), "eqiad", &["--verify-golden"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("golden/eqiad/coredns.yaml"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+    // Another cluster's drift does not block this one.
+    let (_, out) = render_cluster(project.path(), "codfw", &["--verify-golden"]);
+    assert_exit(&out, 0);
+}
+
+/// helm and helmfile from $KCC_TOOLS_DIR or ~/.cache/kcc-tools/bin (installed by
+/// scripts/install-helm-tools.sh; .ci/run installs them). Without them the interop tests
+/// say they were skipped, unless KCC_REQUIRE_HELM=1 (CI) makes that a failure.
+fn tools() -> Option<PathBuf> {
+    let dir = std::env::var_os("KCC_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kcc-tools/bin"))
+        })?;
+    if dir.join("helm").is_file() && dir.join("helmfile").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("KCC_REQUIRE_HELM").as_deref() != Ok("1"),
+        "KCC_REQUIRE_HELM=1 but helm/helmfile are not in {}",
+        dir.display()
+    );
+    eprintln!(
+        "SKIPPED: helm/helmfile not found in {} (run scripts/install-helm-tools.sh)",
+        dir.display()
+    );
+    None
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn helm_template_reproduces_every_release() {
+    let Some(tools) = tools() else { return };
+    let (dir, out) = render_cluster(&repo_root(), "ml-staging-codfw", &[]);
+    assert_exit(&out, 0);
+    let mut releases = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.is_dir() {
+            continue;
+        }
+        let release = path.file_name().unwrap().to_str().unwrap().to_string();
+        let expected =
+            objects(&std::fs::read_to_string(dir.path().join(format!("{release}.yaml"))).unwrap());
+        let helm = run(Command::new(tools.join("helm"))
+            .args(["template", &release])
+            .arg(&path)
+            .args(["--namespace", "kube-system"]));
+        let actual = objects(&helm);
+        assert_eq!(actual.len(), expected.len(), "{release}: object count");
+        assert!(
+            actual == expected,
+            "{release}: helm's objects differ from kcc's"
+        );
+        releases += 1;
+    }
+    assert_eq!(releases, 8);
+}
+
+#[test]
+fn helmfile_selects_and_renders_calico() {
+    let Some(tools) = tools() else { return };
+    let (dir, out) = render_cluster(&repo_root(), "eqiad", &[]);
+    assert_exit(&out, 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let text = run(Command::new(tools.join("helmfile"))
+        .arg("-f")
+        .arg(dir.path().join("helmfile.yaml"))
+        .args(["-l", "name=calico", "template", "--skip-deps"])
+        .env("PATH", path)
+        .env("TMPDIR", tmp.path()));
+    let actual = objects(&text);
+    let expected = objects(&std::fs::read_to_string(dir.path().join("calico.yaml")).unwrap());
+    assert_eq!(actual.len(), 47);
+    assert!(actual == expected, "helmfile's calico differs from kcc's");
+}
