@@ -1,0 +1,151 @@
+//! golden/ is the reviewed truth: `check` fails on drift, `update` rewrites it atomically.
+
+mod common;
+
+use common::*;
+
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_fleet_is_clean() {
+    let out = kcc(&repo_root(), &["check"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("kcc check: 9 clusters, 0 error(s), 0 warning(s)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_values_change_fails_check_and_update_fixes_it() {
+    let project = copy_project(&repo_root());
+    let path = project
+        .path()
+        .join("values/ml-staging-codfw/coredns-values.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    write(
+        &path,
+        &format!("{text}\nreplicaCount: 7\n").replace("replicaCount: 2\n", ""),
+    );
+    let out = kcc(project.path(), &["check", "--format", "json"]);
+    assert_exit(&out, 1);
+    let drift: Vec<_> = json_lines(&out)
+        .into_iter()
+        .filter(|d| d["rule"] == "golden/drift")
+        .collect();
+    assert_eq!(drift.len(), 1, "{}", stdout(&out));
+    assert!(
+        drift[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("golden/ml-staging-codfw/coredns.yaml")
+    );
+    assert!(
+        drift[0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("replicas: 7"),
+        "{}",
+        drift[0]
+    );
+
+    let out = kcc(project.path(), &["update"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("changed  golden/ml-staging-codfw/coredns.yaml"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("1 file(s) changed"));
+    assert_exit(&kcc(project.path(), &["check"]), 0);
+    let again = kcc(project.path(), &["update"]);
+    assert!(stdout(&again).contains("0 file(s) changed"));
+}
+
+#[test]
+fn update_after_removing_a_cluster_deletes_its_golden_dir() {
+    let project = copy_project(&repo_root());
+    let path = project.path().join("kcc.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("  - name: aux-k8s-eqiad").unwrap();
+    let end = text[start..].find("\nreleases:").unwrap() + start;
+    std::fs::write(&path, format!("{}{}", &text[..start], &text[end + 1..])).unwrap();
+    let out = kcc(project.path(), &["check"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("golden/aux-k8s-eqiad/calico.yaml is no longer rendered"),
+        "{}",
+        stdout(&out)
+    );
+    let out = kcc(project.path(), &["update"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("removed  golden/aux-k8s-eqiad/helmfile.yaml"));
+    assert!(!project.path().join("golden/aux-k8s-eqiad").exists());
+    assert!(project.path().join("golden/eqiad/calico.yaml").exists());
+    assert_exit(&kcc(project.path(), &["check"]), 0);
+}
+
+#[test]
+fn secrets_never_reach_golden_or_check_output() {
+    let golden =
+        std::fs::read_to_string(repo_root().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode("fixture-secret-key");
+    assert!(!golden.contains(&encoded));
+    assert!(
+        golden.contains("key: sha256:"),
+        "a digest stands in for the value"
+    );
+
+    let project = copy_project(&repo_root());
+    write(
+        &project
+            .path()
+            .join("fixtures/private/cfssl-issuer-values.yaml"),
+        "issuers:\n  discovery:\n    authSecret:\n      key: another-fixture-key\n",
+    );
+    let out = kcc(project.path(), &["check"]);
+    assert_exit(&out, 1);
+    let new = base64::engine::general_purpose::STANDARD.encode("another-fixture-key");
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(
+            !text.contains(&new)
+                && !text.contains(&encoded)
+                && !text.contains("another-fixture-key"),
+            "{text}"
+        );
+    }
+    assert!(
+        stdout(&out).contains("golden/eqiad/cfssl-issuer.yaml differs"),
+        "the change still shows"
+    );
+}
+
+#[test]
+fn golden_files_are_what_kcc_writes() {
+    // golden/ was written by `kcc update`; a fresh render agrees byte for byte.
+    let dir = tempfile::tempdir().unwrap();
+    let out = kcc(
+        &repo_root(),
+        &[
+            "render",
+            "-c",
+            "dse-k8s-eqiad",
+            "-r",
+            "calico",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("calico.yaml")).unwrap(),
+        std::fs::read_to_string(repo_root().join("golden/dse-k8s-eqiad/calico.yaml")).unwrap()
+    );
+}
