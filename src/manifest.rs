@@ -153,19 +153,30 @@ pub fn parse_objects(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnostic>
 pub fn write_objects(objects: &[Object]) -> String {
     let mut out = String::new();
     for object in objects {
-        out.push_str("---\n# Source: ");
-        out.push_str(&object.source);
-        out.push('\n');
-        out.push_str(&emit_document(&object.body));
+        write_object(&mut out, object);
     }
     out
+}
+
+fn write_object(out: &mut String, object: &Object) {
+    out.push_str("---\n# Source: ");
+    out.push_str(&object.source);
+    out.push('\n');
+    out.push_str(&emit_document(&object.body));
 }
 
 /// Like [`write_objects`], with Secret `data`/`stringData` values replaced by a stable
 /// digest: what golden/ and diffs show, so a secret never lands in a file or a review.
 pub fn write_objects_redacted(objects: &[Object]) -> String {
-    let redacted: Vec<Object> = objects.iter().map(redact_secret).collect();
-    write_objects(&redacted)
+    let mut out = String::new();
+    for object in objects {
+        if object.id.kind == "Secret" {
+            write_object(&mut out, &redact_secret(object));
+        } else {
+            write_object(&mut out, object);
+        }
+    }
+    out
 }
 
 /// A Secret with every `data`/`stringData` value replaced by `sha256:<first 16 hex>` of

@@ -257,6 +257,7 @@ impl Fleet {
                 chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
                 cluster => Self::cluster_context(cluster),
             };
+            objects.extend(chart.crd_objects.iter().cloned());
             for file in chart.render(&ctx)? {
                 objects.extend(parse_objects(&file)?);
             }

@@ -207,7 +207,7 @@ pub fn values_validator(chart: &str, schema_text: &str) -> Result<Arc<Validator>
 
 /// Validates an object; values are left out of messages for Secrets.
 pub fn violations(validator: &Validator, object: &Node, secret: bool) -> Vec<Violation> {
-    let instance = without_nulls(object).to_json();
+    let instance = json_without_nulls(object);
     let mut out: Vec<Violation> = validator
         .iter_errors(&instance)
         .map(|e| Violation {
@@ -230,18 +230,17 @@ pub fn violations(validator: &Validator, object: &Node, secret: bool) -> Vec<Vio
 
 /// The API server treats an explicit null like an absent field (`creationTimestamp: null`
 /// in generated CRDs); the strict schemas allow no nulls, so drop them first.
-fn without_nulls(node: &Node) -> Node {
-    let value = match &node.value {
-        Value::Map(m) => Value::Map(
+fn json_without_nulls(node: &Node) -> Json {
+    match &node.value {
+        Value::Map(m) => Json::Object(
             m.iter()
                 .filter(|(_, v)| !matches!(v.value, Value::Null))
-                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .map(|(k, v)| (k.clone(), json_without_nulls(v)))
                 .collect(),
         ),
-        Value::Seq(s) => Value::Seq(s.iter().map(without_nulls).collect()),
-        other => other.clone(),
-    };
-    Node::new(value, node.origin.clone())
+        Value::Seq(s) => Json::Array(s.iter().map(json_without_nulls).collect()),
+        _ => node.to_json(),
+    }
 }
 
 /// Follows a JSON pointer (`/spec/containers/0/image`) into a node, as far as it goes.

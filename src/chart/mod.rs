@@ -15,6 +15,7 @@ pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
 
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::manifest::{Object, parse_objects};
 use crate::source::{Origin, SourceFile};
 use crate::values::{Layer, parse_layer};
 use crate::yaml::load_one;
@@ -27,18 +28,13 @@ pub struct Chart {
     pub defaults: Arc<Layer>,
     /// values.schema.json, if the chart has one.
     pub schema: Option<Arc<SourceFile>>,
-    /// Files the chart emits: CRDs verbatim, then templates, in path order.
-    pub outputs: Vec<Output>,
+    /// The objects of `crds/*.yaml`: the same in every cluster, so parsed once, at load.
+    pub crd_objects: Vec<Object>,
+    /// Templates to render (names relative to the chart root), in path order.
+    pub templates: Vec<String>,
     /// Every text file of the chart, by path relative to the chart root.
     files: BTreeMap<String, Arc<SourceFile>>,
     env: Environment<'static>,
-}
-
-pub enum Output {
-    /// `crds/<file>`: emitted as written.
-    Crd(Arc<SourceFile>),
-    /// `templates/<file>`: rendered; the name is relative to the chart root.
-    Template(String),
 }
 
 /// One rendered file of a chart: its `# Source:` name and text.
@@ -118,11 +114,16 @@ impl Chart {
         };
 
         let mut env = environment();
-        let mut outputs = Vec::new();
+        let mut templates = Vec::new();
+        let mut crd_objects = Vec::new();
         for (key, file) in &files {
             if key.starts_with("crds/") {
                 if key.ends_with(".yaml") || key.ends_with(".yml") || key.ends_with(".json") {
-                    outputs.push(Output::Crd(Arc::clone(file)));
+                    let crds = RenderedFile {
+                        source: format!("{chart_name}/{key}"),
+                        file: Arc::clone(file),
+                    };
+                    crd_objects.extend(parse_objects(&crds)?);
                 }
                 continue;
             }
@@ -130,7 +131,7 @@ impl Chart {
                 .map_err(|e| template_error(&e, &files))?;
             let base = key.trim_start_matches("templates/");
             if !base.starts_with('_') && (base.ends_with(".yaml") || base.ends_with(".yml")) {
-                outputs.push(Output::Template(key.clone()));
+                templates.push(key.clone());
             }
         }
         Ok(Chart {
@@ -139,46 +140,31 @@ impl Chart {
             app_version,
             defaults,
             schema,
-            outputs,
+            crd_objects,
+            templates,
             files,
             env,
         })
     }
 
-    /// Renders every output of the chart with `context`.
+    /// Renders every template of the chart with `context`.
     pub fn render(&self, context: &Mj) -> Result<Vec<RenderedFile>, Diagnostic> {
         let mut rendered = Vec::new();
-        for output in &self.outputs {
-            match output {
-                Output::Crd(file) => rendered.push(RenderedFile {
-                    source: format!("{}/{}", self.name, self.rel_key(file)),
-                    file: Arc::clone(file),
-                }),
-                Output::Template(key) => {
-                    let template = self
-                        .env
-                        .get_template(key)
-                        .map_err(|e| template_error(&e, &self.files))?;
-                    let text = template
-                        .render(context)
-                        .map_err(|e| template_error(&e, &self.files))?;
-                    let source = format!("{}/{key}", self.name);
-                    rendered.push(RenderedFile {
-                        file: SourceFile::new(format!("{source} (rendered)"), text),
-                        source,
-                    });
-                }
-            }
+        for key in &self.templates {
+            let template = self
+                .env
+                .get_template(key)
+                .map_err(|e| template_error(&e, &self.files))?;
+            let text = template
+                .render(context)
+                .map_err(|e| template_error(&e, &self.files))?;
+            let source = format!("{}/{key}", self.name);
+            rendered.push(RenderedFile {
+                file: SourceFile::new(format!("{source} (rendered)"), text),
+                source,
+            });
         }
         Ok(rendered)
-    }
-
-    fn rel_key(&self, file: &Arc<SourceFile>) -> String {
-        self.files
-            .iter()
-            .find(|(_, f)| Arc::ptr_eq(f, file))
-            .map(|(k, _)| k.clone())
-            .unwrap_or_default()
     }
 
     /// A minijinja environment with kcc's filters, for expressions such as `installed`.

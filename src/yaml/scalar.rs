@@ -6,6 +6,14 @@ use super::Value;
 
 /// Resolves an unquoted scalar with the YAML 1.2 core schema.
 pub fn resolve_plain(text: &str) -> Value {
+    // Fast path: a plain scalar starting with a letter other than those of true, false,
+    // null is a string.
+    if let Some(first) = text.bytes().next()
+        && first.is_ascii_alphabetic()
+        && !b"tTfFnN".contains(&first)
+    {
+        return Value::Str(text.to_string());
+    }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -68,6 +76,13 @@ fn is_core_float(text: &str) -> bool {
 /// booleans (yes/no/on/off/y/n), null, numbers including leading-zero octals, sexagesimal
 /// (`1:20`), underscores in numbers, and `.inf`/`.nan`.
 pub fn is_yaml11_ambiguous(text: &str) -> bool {
+    // Fast path: most strings start with a letter no 1.1 keyword starts with.
+    if let Some(first) = text.bytes().next()
+        && first.is_ascii_alphabetic()
+        && !b"yYnNtTfFoO".contains(&first)
+    {
+        return false;
+    }
     const WORDS: &[&str] = &[
         "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
         "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "~", "null", "Null", "NULL", "",

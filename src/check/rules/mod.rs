@@ -1,15 +1,89 @@
-//! The rules of `kcc check`, each with a stable id.
+//! The rules of `kcc check`, each with a stable id. One file per concern:
+//!
+//! | file | rules |
+//! |---|---|
+//! | network.rs | `network/cidr`, `network/coredns-ip`, `network/ippool`, `network/fleet-overlap` |
+//! | bgp.rs | `network/bgp` |
+//! | objects.rs | `objects/duplicate`, `objects/namespace` |
+//! | rbac.rs | `rbac/role-ref` |
+//! | psp.rs | `psp/use` |
+//! | releases.rs | `releases/needs` |
+//! | yaml.rs | `yaml/ambiguous` (warning) |
+//!
+//! A diagnostic points at the values line to fix where one set the offending value, else
+//! at the rendered object.
 
-use super::ClusterView;
+mod bgp;
+mod network;
+mod objects;
+mod psp;
+mod rbac;
+mod releases;
+mod yaml;
+
+use super::{ClusterView, trace_value};
 use crate::diagnostic::Diagnostic;
-use crate::render::Fleet;
+use crate::manifest::Object;
+use crate::render::{Fleet, ReleaseRender};
+use crate::source::Origin;
+use crate::yaml::Node;
 
 /// Rules about one cluster.
-pub fn cluster_rules(_fleet: &Fleet, _view: &ClusterView) -> Vec<Diagnostic> {
-    Vec::new()
+pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
+    let mut d = network::cluster(fleet, view);
+    d.extend(bgp::cluster(fleet, view));
+    d.extend(objects::cluster(fleet, view));
+    d.extend(rbac::role_refs(fleet, view));
+    d.extend(psp::use_granted(view));
+    d.extend(releases::needs(fleet, view));
+    d
 }
 
 /// Rules across clusters.
-pub fn fleet_rules(_fleet: &Fleet, _views: &[ClusterView]) -> Vec<Diagnostic> {
-    Vec::new()
+pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
+    let mut d = network::fleet_overlap(views);
+    d.extend(bgp::fleet_unique(fleet, views));
+    d.extend(yaml::ambiguous(fleet.root()));
+    d
+}
+
+/// The installed releases of a cluster made from `chart`.
+fn releases_of_chart<'a>(
+    fleet: &'a Fleet,
+    view: &'a ClusterView,
+    chart: &'a str,
+) -> impl Iterator<Item = &'a ReleaseRender> + 'a {
+    view.releases.iter().copied().filter(move |r| {
+        r.installed.yes
+            && fleet
+                .project
+                .release(&r.release)
+                .is_some_and(|rel| rel.chart == chart)
+    })
+}
+
+/// Where a rendered scalar came from: the values leaf at `path` if it holds that scalar,
+/// else the one leaf holding it ([`trace_value`]).
+fn trace<'n>(values: &'n Node, path: &[&str], scalar: &str) -> Option<&'n Origin> {
+    let at_path = values
+        .lookup(path.iter().copied())
+        .filter(|n| super::network::scalar_text(n).as_deref() == Some(scalar))
+        .and_then(|n| n.origin.as_ref());
+    at_path.or_else(|| trace_value(values, scalar))
+}
+
+/// A string at a path in an object's body.
+fn text<'a>(object: &'a Object, path: &[&str]) -> Option<&'a str> {
+    object
+        .body
+        .lookup(path.iter().copied())
+        .and_then(Node::as_str)
+}
+
+/// `file:line` of an origin, for messages naming another place.
+fn place(origin: Option<&Origin>) -> String {
+    match origin {
+        Some(o) => format!("{}:{}", o.file.path, o.line),
+        None => "an unknown place".into(),
+    }
 }

@@ -1,0 +1,187 @@
+//! Network rules: the allocations themselves (`network/cidr`), the CoreDNS service address
+//! (`network/coredns-ip`), calico's IP pools (`network/ippool`) and ranges shared between
+//! clusters (`network/fleet-overlap`).
+
+use std::net::IpAddr;
+
+use super::{place, releases_of_chart, text, trace};
+use crate::check::ClusterView;
+use crate::check::network::{Family, Network, nth_host, overlaps, parse_cidr, service_ip_problem};
+use crate::diagnostic::Diagnostic;
+use crate::render::Fleet;
+
+/// The per-cluster network rules.
+pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
+    let Some(values) = view.values() else {
+        return Vec::new();
+    };
+    let (network, mut d) = Network::from_values(values);
+    d.extend(coredns_ip(fleet, view, &network));
+    d.extend(ippools(view, &network));
+    d
+}
+
+/// `network/coredns-ip`: the CoreDNS Service's clusterIP is a usable address of the
+/// cluster's service range of its family.
+fn coredns_ip(fleet: &Fleet, view: &ClusterView, network: &Network) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if network.services.is_empty() {
+        return out;
+    }
+    let cluster = &view.cluster.name;
+    for release in releases_of_chart(fleet, view, "coredns") {
+        for object in release.objects.iter().filter(|o| o.id.kind == "Service") {
+            let Some(ip) = text(object, &["spec", "clusterIP"]) else {
+                continue;
+            };
+            if ip.is_empty() || ip == "None" {
+                continue;
+            }
+            let origin =
+                trace(&release.values, &["service", "clusterIP"], ip).or(object.origin.as_ref());
+            let addr: IpAddr = match ip.parse() {
+                Ok(a) => a,
+                Err(_) => {
+                    out.push(
+                        Diagnostic::error(
+                            "network/coredns-ip",
+                            format!("CoreDNS service clusterIP `{ip}` is not an IP address"),
+                        )
+                        .at(origin),
+                    );
+                    continue;
+                }
+            };
+            let family = Family::of_addr(&addr);
+            let Some(range) = network.service(family) else {
+                out.push(
+                    Diagnostic::error(
+                        "network/coredns-ip",
+                        format!(
+                            "CoreDNS service clusterIP {ip} is {family}, but cluster `{cluster}` has no {family} service range (network.serviceCIDRs.{family})"
+                        ),
+                    )
+                    .at(origin),
+                );
+                continue;
+            };
+            if let Some(problem) = service_ip_problem(&range.net, &addr) {
+                let mut d = Diagnostic::error(
+                    "network/coredns-ip",
+                    format!("CoreDNS service clusterIP {ip} of cluster `{cluster}` {problem}"),
+                )
+                .at(origin)
+                .note(format!("the service range: {}", range.describe()));
+                if let Some(third) = nth_host(&range.net, 3) {
+                    d = d.note(format!(
+                        "the fleet's convention is the range's third address: {third}"
+                    ));
+                }
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// `network/ippool`: every calico IPPool's CIDR is a network inside the pod range of its
+/// family, and overlaps no other pool, the service ranges or the control-plane CIDRs.
+fn ippools(view: &ClusterView, network: &Network) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let cluster = &view.cluster.name;
+    let mut seen: Vec<(ipnet::IpNet, String, Option<crate::source::Origin>)> = Vec::new();
+    for (release, object) in view.objects() {
+        if object.id.kind != "IPPool" || object.id.group() != "crd.projectcalico.org" {
+            continue;
+        }
+        let name = &object.id.name;
+        let Some(cidr) = text(object, &["spec", "cidr"]) else {
+            continue; // schema/crd reports a missing cidr
+        };
+        let origin =
+            trace(&release.values, &["IPPools", name, "cidr"], cidr).or(object.origin.as_ref());
+        let error = |message: String| {
+            Diagnostic::error(
+                "network/ippool",
+                format!("IPPool `{name}` of cluster `{cluster}`: {message}"),
+            )
+            .at(origin)
+        };
+        let pool = match parse_cidr(cidr) {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(error(e));
+                continue;
+            }
+        };
+        let family = Family::of_net(&pool);
+        if !network.pods.is_empty() {
+            match network.pod(family) {
+                None => out.push(error(format!(
+                    "{pool} is {family}, but the cluster has no {family} pod range (network.podCIDRs.{family})"
+                ))),
+                Some(range) if !range.net.contains(&pool) => out.push(
+                    error(format!("{pool} is outside the cluster's {family} pod range {}", range.net))
+                        .note(format!("the pod range: {}", range.describe())),
+                ),
+                Some(_) => {}
+            }
+        }
+        for (other, other_name, other_origin) in &seen {
+            if overlaps(&pool, other) {
+                out.push(error(format!(
+                    "{pool} overlaps IPPool `{other_name}` ({other}, {})",
+                    place(other_origin.as_ref())
+                )));
+            }
+        }
+        for range in network.services.iter().chain(&network.masters) {
+            if overlaps(&pool, &range.net) {
+                out.push(error(format!("{pool} overlaps the {}", range.describe())));
+            }
+        }
+        seen.push((pool, name.clone(), origin.cloned()));
+    }
+    out
+}
+
+/// `network/fleet-overlap`: no two clusters' pod or service ranges overlap. Reported at
+/// the later cluster's range, naming the earlier one.
+pub fn fleet_overlap(views: &[ClusterView]) -> Vec<Diagnostic> {
+    let networks: Vec<(&str, Network)> = views
+        .iter()
+        .map(|v| {
+            let network = v
+                .values()
+                .map(|values| Network::from_values(values).0)
+                .unwrap_or_default();
+            (v.cluster.name.as_str(), network)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (j, (second, later)) in networks.iter().enumerate() {
+        for (first, earlier) in &networks[..j] {
+            for b in later.allocations() {
+                for a in earlier.allocations() {
+                    if overlaps(&a.net, &b.net) {
+                        out.push(
+                            Diagnostic::error(
+                                "network/fleet-overlap",
+                                format!(
+                                    "the {} {} of cluster `{second}` overlaps the {} {} of cluster `{first}` ({})",
+                                    b.purpose,
+                                    b.net,
+                                    a.purpose,
+                                    a.net,
+                                    place(a.origin.as_ref())
+                                ),
+                            )
+                            .at(b.origin.as_ref()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
