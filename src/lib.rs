@@ -10,6 +10,7 @@ pub mod check;
 pub mod commands;
 pub mod diagnostic;
 pub mod diff;
+pub mod git;
 pub mod golden;
 pub mod helmfile;
 pub mod manifest;

@@ -74,6 +74,17 @@ enum Command {
     },
     /// Rewrite golden/ from the render (atomically) and print what changed
     Update,
+    /// Object-level diff: golden/ vs the render, or the render at a git revision vs the
+    /// working tree's. Exit 1 when they differ
+    Diff {
+        /// Compare the render of the project at this git revision (not golden/) with the
+        /// render of the working tree
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::diff::Format,
+    },
     /// Show the cluster × release matrix: installed or not, and why
     List {
         #[command(flatten)]
@@ -118,6 +129,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
             project::find_root(&cwd)?
         }
     };
+    // `diff` loads the fleet itself (and at --base): exit 1 means "differs" for it.
+    if let Command::Diff { base, format } = &cli.command {
+        return report(commands::diff::run(&root, base.as_deref(), *format)?);
+    }
     let only: &[String] = match &cli.command {
         // --verify-golden renders every release of the cluster.
         Command::Render {
@@ -126,7 +141,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
         } => &[],
         Command::Render { select, .. } | Command::List { select } => &select.releases,
         Command::Explain { release, .. } => std::slice::from_ref(release),
-        Command::Check { .. } | Command::Update | Command::Validate { .. } => &[],
+        Command::Check { .. }
+        | Command::Update
+        | Command::Validate { .. }
+        | Command::Diff { .. } => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
     match cli.command {
@@ -144,7 +162,9 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::List { select } => commands::list(&fleet, &select.selection()),
         Command::Update => commands::update(&fleet),
         Command::Check { format } => report(commands::check::run(&fleet, format)?),
-        Command::Validate { .. } => unreachable!("handled before the project is loaded"),
+        Command::Validate { .. } | Command::Diff { .. } => {
+            unreachable!("handled before the project is loaded")
+        }
         Command::Explain {
             cluster,
             release,

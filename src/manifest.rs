@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 use crate::chart::RenderedFile;
 use crate::diagnostic::Diagnostic;
@@ -37,7 +38,8 @@ impl fmt::Display for Identity {
 #[derive(Clone, Debug)]
 pub struct Object {
     pub id: Identity,
-    pub body: Node,
+    /// Shared: objects such as CRDs are the same in every cluster and never copied.
+    pub body: Arc<Node>,
     /// `<chart>/templates/<file>` (or `<chart>/crds/<file>`).
     pub source: String,
     /// Where the document starts in the rendered text.
@@ -142,7 +144,7 @@ pub fn parse_objects(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnostic>
         objects.push(Object {
             id,
             origin: doc.origin.clone(),
-            body: doc,
+            body: Arc::new(doc),
             source: rendered.source.clone(),
         });
     }
@@ -186,7 +188,7 @@ pub fn redact_secret(object: &Object) -> Object {
     if object.id.kind != "Secret" {
         return object;
     }
-    if let Value::Map(map) = &mut object.body.value {
+    if let Value::Map(map) = &mut Arc::make_mut(&mut object.body).value {
         for key in ["data", "stringData"] {
             if let Some(Node {
                 value: Value::Map(entries),

@@ -2,6 +2,7 @@
 //! print, or a [`Failure`](crate::Failure) that the binary maps to an exit code.
 
 pub mod check;
+pub mod diff;
 mod explain;
 mod list;
 mod render;

@@ -1,0 +1,87 @@
+//! `kcc diff`: object-level differences between golden/ and the render, or (`--base REV`)
+//! between the render of the project at a git revision and the render of the working tree.
+//! Fails (exit 1, like `git diff --exit-code`) when there is a difference.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use crate::commands::check::Report;
+use crate::diagnostic::{Failure, Result};
+use crate::diff;
+use crate::git;
+use crate::golden::{self, Files};
+use crate::render::{Fleet, Selection};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human text (coloured on a terminal, unless NO_COLOR is set)
+    Text,
+    /// One JSON document
+    Json,
+    /// Markdown, for a review
+    Markdown,
+    /// A Gerrit ReviewInput, to post as is
+    Gerrit,
+}
+
+/// The diff in `format`; `failed` when the two sides differ.
+pub fn run(root: &Path, base: Option<&str>, format: Format) -> Result<Report> {
+    let fleet = load(root, "the working tree")?;
+    let new = render(&fleet, "the working tree")?;
+    let d = match base {
+        None => diff::diff(&golden::current(fleet.root())?, &new).labeled("golden/", "render"),
+        Some(rev) => {
+            let checkout = git::materialize(root, rev)?;
+            let what = format!("`{rev}`");
+            let base_fleet = load(checkout.root(), &what)?;
+            let old = render(&base_fleet, &what)?;
+            diff::diff(&old, &new).labeled(rev, "working tree")
+        }
+    };
+    let text = match format {
+        Format::Text => diff::render_text(&d, color_wanted()),
+        Format::Json => diff::render_json(&d),
+        Format::Markdown => diff::render_markdown(&d),
+        Format::Gerrit => {
+            // Gerrit paths are relative to the repository, not to the project.
+            let prefix = git::prefix(root).unwrap_or_default();
+            diff::render_gerrit(&d, &prefix)
+        }
+    };
+    Ok(Report {
+        text,
+        failed: !d.is_empty(),
+    })
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+fn color_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// Configuration errors become fatal here: exit 1 means "differs" for `kcc diff`.
+fn fatal(what: &str, failure: Failure) -> Failure {
+    match failure {
+        Failure::Config(diagnostics) => {
+            let mut message = format!("cannot render {what}: {} error(s)\n", diagnostics.len());
+            for d in &diagnostics {
+                message.push_str(&d.render());
+            }
+            Failure::Fatal(message.trim_end().to_string())
+        }
+        Failure::Reported => Failure::Fatal(format!("cannot render {what}")),
+        fatal => fatal,
+    }
+}
+
+fn load(root: &Path, what: &str) -> Result<Fleet> {
+    Fleet::load(root).map_err(|f| fatal(what, f))
+}
+
+/// What golden/ would hold for the whole fleet (secrets redacted).
+fn render(fleet: &Fleet, what: &str) -> Result<Files> {
+    let renders = fleet
+        .render(&Selection::default())
+        .map_err(|f| fatal(what, f))?;
+    Ok(golden::expected(fleet, &renders))
+}
