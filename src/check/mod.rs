@@ -115,10 +115,11 @@ pub fn check(
     use rayon::prelude::*;
     let views = ClusterView::group(fleet, renders);
     let extra_crds = objects::Crds::load_dir(&fleet.root().join("schemas/crds"))?;
+    let shared = objects::Shared::default();
     let per_cluster: Vec<Vec<Diagnostic>> = views
         .par_iter()
         .map(|view| {
-            let mut d = objects::check(view, &extra_crds);
+            let mut d = objects::check(view, &extra_crds, &shared);
             d.extend(rules::cluster_rules(fleet, view));
             d
         })

@@ -2,8 +2,9 @@
 //! custom resource, the openAPIV3Schema of its CRD (rendered in the same cluster, or a CRD
 //! file under schemas/crds/). A kind with no schema is an error, not a silent pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value as Json;
 
@@ -16,12 +17,33 @@ use crate::yaml::{Node, load_documents};
 
 /// CRD schemas by `group/version/Kind`.
 #[derive(Default, Clone)]
-pub struct Crds(pub BTreeMap<String, Json>);
+pub struct Crds(pub BTreeMap<String, Arc<CrdSchema>>);
+
+/// A CRD version's schema and, once needed, its compiled validator.
+pub struct CrdSchema {
+    json: Json,
+    validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
+}
+
+impl CrdSchema {
+    fn new(json: Json) -> Arc<CrdSchema> {
+        Arc::new(CrdSchema {
+            json,
+            validator: OnceLock::new(),
+        })
+    }
+
+    fn validator(&self) -> Result<Arc<jsonschema::Validator>, String> {
+        self.validator
+            .get_or_init(|| schema::crd_validator(&self.json))
+            .clone()
+    }
+}
 
 impl Crds {
     pub fn add_crd(&mut self, crd: &Node) {
         for (key, schema) in crd_schemas(crd) {
-            self.0.insert(key, schema);
+            self.0.insert(key, CrdSchema::new(schema));
         }
     }
 
@@ -55,16 +77,70 @@ impl Crds {
 }
 
 /// Checks every object of a cluster; CRDs the cluster renders join `extra`.
-pub fn check(view: &ClusterView, extra: &Crds) -> Vec<Diagnostic> {
+pub fn check(view: &ClusterView, extra: &Crds, shared: &Shared) -> Vec<Diagnostic> {
     let mut crds = extra.clone();
     for (_, object) in view.objects() {
         if object.id.kind == "CustomResourceDefinition" {
-            crds.add_crd(&object.body);
+            for (key, schema) in shared.crd_schemas(object) {
+                crds.0.insert(key, schema);
+            }
         }
     }
     view.objects()
-        .flat_map(|(release, object)| validate(object, &crds, Some(&release.values)))
+        .flat_map(|(release, object)| {
+            if Arc::strong_count(&object.body) > 1 && object.id.kind == "CustomResourceDefinition" {
+                shared.validate(object, &crds)
+            } else {
+                validate(object, &crds, Some(&release.values))
+            }
+        })
         .collect()
+}
+
+/// Work on objects that every cluster shares (a chart's CRDs are one `Arc` in all of
+/// them), done once per check instead of once per cluster. Keys are the shared bodies'
+/// addresses, valid while the renders live.
+#[derive(Default)]
+pub struct Shared {
+    schemas: Mutex<HashMap<usize, Vec<(String, Arc<CrdSchema>)>>>,
+    diagnostics: Mutex<HashMap<usize, Vec<Diagnostic>>>,
+}
+
+impl Shared {
+    fn key(object: &Object) -> usize {
+        Arc::as_ptr(&object.body) as usize
+    }
+
+    fn crd_schemas(&self, crd: &Object) -> Vec<(String, Arc<CrdSchema>)> {
+        let key = Self::key(crd);
+        if let Some(hit) = self.schemas.lock().expect("poisoned").get(&key) {
+            return hit.clone();
+        }
+        let schemas: Vec<_> = crd_schemas(&crd.body)
+            .into_iter()
+            .map(|(k, s)| (k, CrdSchema::new(s)))
+            .collect();
+        self.schemas
+            .lock()
+            .expect("poisoned")
+            .insert(key, schemas.clone());
+        schemas
+    }
+
+    /// A CRD object is checked against the built-in CustomResourceDefinition schema, the
+    /// same in every cluster.
+    fn validate(&self, object: &Object, crds: &Crds) -> Vec<Diagnostic> {
+        let key = Self::key(object);
+        if let Some(hit) = self.diagnostics.lock().expect("poisoned").get(&key) {
+            return hit.clone();
+        }
+        let found = validate(object, crds, None);
+        self.diagnostics
+            .lock()
+            .expect("poisoned")
+            .insert(key, found.clone());
+        found
+    }
 }
 
 /// Validates one object; `values` (the release's merged values) lets an error point at
@@ -75,7 +151,7 @@ pub fn validate(object: &Object, crds: &Crds, values: Option<&Node>) -> Vec<Diag
     let (validator, rule) = match schema::kubernetes_validator(&id.api_version, &id.kind) {
         Some(v) => (Ok(v), "schema/kubernetes"),
         None => match crds.0.get(&format!("{}/{}", id.api_version, id.kind)) {
-            Some(s) => (schema::crd_validator(s), "schema/crd"),
+            Some(s) => (s.validator(), "schema/crd"),
             None => {
                 return vec![
                     Diagnostic::error(
