@@ -97,12 +97,15 @@ pub fn check(view: &ClusterView, extra: &Crds, shared: &Shared) -> Vec<Diagnosti
         .collect()
 }
 
+/// A CRD's versions: `group/version/Kind` and its schema.
+type CrdVersions = Vec<(String, Arc<CrdSchema>)>;
+
 /// Work on objects that every cluster shares (a chart's CRDs are one `Arc` in all of
 /// them), done once per check instead of once per cluster. Keys are the shared bodies'
 /// addresses, valid while the renders live.
 #[derive(Default)]
 pub struct Shared {
-    schemas: Mutex<HashMap<usize, Vec<(String, Arc<CrdSchema>)>>>,
+    schemas: Mutex<HashMap<usize, CrdVersions>>,
     diagnostics: Mutex<HashMap<usize, Vec<Diagnostic>>>,
 }
 
@@ -111,7 +114,7 @@ impl Shared {
         Arc::as_ptr(&object.body) as usize
     }
 
-    fn crd_schemas(&self, crd: &Object) -> Vec<(String, Arc<CrdSchema>)> {
+    fn crd_schemas(&self, crd: &Object) -> CrdVersions {
         let key = Self::key(crd);
         if let Some(hit) = self.schemas.lock().expect("poisoned").get(&key) {
             return hit.clone();
