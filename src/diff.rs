@@ -14,9 +14,9 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::golden::Files;
-use crate::manifest::{Identity, secret_digest};
+use crate::manifest::{Identity, redact_secret_values};
 use crate::source::SourceFile;
-use crate::yaml::{Node, Value, emit_document, emit_value_block, load_documents};
+use crate::yaml::{Node, Value, emit_document, load_documents};
 
 /// Lines of context around each change in unified diffs.
 const CONTEXT: usize = 3;
@@ -341,7 +341,7 @@ fn parse(path: &str, text: &str) -> Option<Parsed> {
             .as_ref()
             .map_or(1, |o| document_start(&lines, o.line));
         if id.kind == "Secret" {
-            parsed.unredacted |= redact(&mut body);
+            parsed.unredacted |= redact_secret_values(&mut body);
         }
         parsed.objects.push(Doc { id, body, line });
     }
@@ -354,37 +354,6 @@ fn document_start(lines: &[&str], line: usize) -> usize {
         .rev()
         .find(|&l| lines[l - 1].trim_end() == "---")
         .unwrap_or(line)
-}
-
-/// Replaces a Secret's `data`/`stringData` values by their digest, as golden/ holds them;
-/// values that already are digests stay. True if some value was not a digest.
-fn redact(body: &mut Node) -> bool {
-    let mut replaced = false;
-    if let Value::Map(map) = &mut body.value {
-        for key in ["data", "stringData"] {
-            if let Some(Node {
-                value: Value::Map(entries),
-                ..
-            }) = map.get_mut(key)
-            {
-                for entry in entries.values_mut() {
-                    let text = match &entry.value {
-                        Value::Str(s) if is_digest(s) => continue,
-                        Value::Str(s) => s.clone(),
-                        _ => emit_value_block(entry),
-                    };
-                    entry.value = Value::Str(secret_digest(&text));
-                    replaced = true;
-                }
-            }
-        }
-    }
-    replaced
-}
-
-fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Matches objects by identity (several with one identity: in file order) and compares them.
@@ -887,7 +856,7 @@ mod tests {
         });
         assert!(!json.contains("plain-secret-value"), "{json}");
         assert!(
-            json.contains(&secret_digest("plain-secret-value")),
+            json.contains(&crate::manifest::secret_digest("plain-secret-value")),
             "{json}"
         );
         assert!(json.contains("\"path\": \"data.key\""), "{json}");

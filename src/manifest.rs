@@ -185,10 +185,18 @@ pub fn write_objects_redacted(objects: &[Object]) -> String {
 /// the value; other objects unchanged.
 pub fn redact_secret(object: &Object) -> Object {
     let mut object = object.clone();
-    if object.id.kind != "Secret" {
-        return object;
+    if object.id.kind == "Secret" {
+        redact_secret_values(Arc::make_mut(&mut object.body));
     }
-    if let Value::Map(map) = &mut Arc::make_mut(&mut object.body).value {
+    object
+}
+
+/// Replaces a Secret body's `data`/`stringData` values by their digests; values that
+/// already are digests stay (so redacting twice changes nothing). True if some value was
+/// not a digest yet.
+pub fn redact_secret_values(body: &mut Node) -> bool {
+    let mut replaced = false;
+    if let Value::Map(map) = &mut body.value {
         for key in ["data", "stringData"] {
             if let Some(Node {
                 value: Value::Map(entries),
@@ -197,15 +205,22 @@ pub fn redact_secret(object: &Object) -> Object {
             {
                 for entry in entries.values_mut() {
                     let text = match &entry.value {
+                        Value::Str(s) if is_secret_digest(s) => continue,
                         Value::Str(s) => s.clone(),
                         _ => crate::yaml::emit_value_block(entry),
                     };
                     entry.value = Value::Str(secret_digest(&text));
+                    replaced = true;
                 }
             }
         }
     }
-    object
+    replaced
+}
+
+fn is_secret_digest(s: &str) -> bool {
+    s.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `sha256:` and the first 16 hex digits of the value's SHA-256: changes show, values don't.

@@ -8,30 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use kcc::source::SourceFile;
-use kcc::yaml::{Node, Value, load_documents};
+use kcc::manifest::Identity;
+use kcc::yaml::Node;
 
-fn objects(text: &str) -> BTreeMap<(String, String, String, String), Node> {
-    let mut out = BTreeMap::new();
-    for doc in load_documents(&SourceFile::new("t", text)).unwrap() {
-        if matches!(doc.value, Value::Null) {
-            continue;
-        }
-        let s = |p: &[&str]| {
-            doc.lookup(p.iter().copied())
-                .and_then(Node::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let id = (
-            s(&["apiVersion"]),
-            s(&["kind"]),
-            s(&["metadata", "namespace"]),
-            s(&["metadata", "name"]),
-        );
-        out.insert(id, doc);
-    }
-    out
+fn objects(text: &str) -> BTreeMap<Identity, Node> {
+    objects_by_id("manifest", text)
 }
 
 fn render_cluster(

@@ -6,8 +6,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use kcc::source::SourceFile;
-use kcc::yaml::{Node, Value, load_documents};
+use kcc::manifest::Identity;
+use kcc::yaml::{Node, Value};
 
 /// Labels and annotations that only name the tool or the chart package.
 const TOOL_KEYS: &[&str] = &[
@@ -18,34 +18,10 @@ const TOOL_KEYS: &[&str] = &[
     "app.kubernetes.io/managed-by",
 ];
 
-type Id = (String, String, String, String);
-
-/// Objects of a multi-document YAML text by (apiVersion, kind, namespace, name), with the
-/// fields the comparison ignores removed.
-fn objects(name: &str, text: &str) -> BTreeMap<Id, Node> {
-    let mut out = BTreeMap::new();
-    for mut doc in load_documents(&SourceFile::new(name, text)).unwrap() {
-        if matches!(doc.value, Value::Null) {
-            continue;
-        }
-        strip_tool_metadata(&mut doc);
-        let s = |path: &[&str]| {
-            doc.lookup(path.iter().copied())
-                .and_then(Node::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let id = (
-            s(&["apiVersion"]),
-            s(&["kind"]),
-            s(&["metadata", "namespace"]),
-            s(&["metadata", "name"]),
-        );
-        assert!(
-            out.insert(id.clone(), doc).is_none(),
-            "{name}: {id:?} twice"
-        );
-    }
+/// Objects by identity, with the fields the comparison ignores removed.
+fn objects(name: &str, text: &str) -> BTreeMap<Identity, Node> {
+    let mut out = objects_by_id(name, text);
+    out.values_mut().for_each(strip_tool_metadata);
     out
 }
 
@@ -94,9 +70,9 @@ fn parity(cluster: &str) {
         let actual = objects(&format!("kcc {release}"), &stdout(&out));
         for (id, want) in &expected {
             match actual.get(id) {
-                None => failures.push(format!("{cluster}/{release}: missing {id:?}")),
+                None => failures.push(format!("{cluster}/{release}: missing {id}")),
                 Some(got) if got != want => failures.push(format!(
-                    "{cluster}/{release}: {id:?} differs\n--- reference\n{}--- kcc\n{}",
+                    "{cluster}/{release}: {id} differs\n--- reference\n{}--- kcc\n{}",
                     kcc::yaml::emit_document(want),
                     kcc::yaml::emit_document(got)
                 )),
@@ -104,7 +80,7 @@ fn parity(cluster: &str) {
             }
         }
         for id in actual.keys().filter(|id| !expected.contains_key(*id)) {
-            failures.push(format!("{cluster}/{release}: extra {id:?}"));
+            failures.push(format!("{cluster}/{release}: extra {id}"));
         }
         assert!(!expected.is_empty(), "{release}: empty reference");
     }

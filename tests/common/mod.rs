@@ -5,6 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
+use kcc::chart::RenderedFile;
+use kcc::manifest::{Identity, parse_objects};
+use kcc::source::SourceFile;
+use kcc::yaml::Node;
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,4 +77,21 @@ pub fn assert_exit(o: &Output, code: i32) {
         stdout(o),
         stderr(o)
     );
+}
+
+/// The objects of a multi-document YAML text by identity; `name` labels failures.
+pub fn objects_by_id(name: &str, text: &str) -> std::collections::BTreeMap<Identity, Node> {
+    let rendered = RenderedFile {
+        source: name.to_string(),
+        file: SourceFile::new(name, text),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for object in parse_objects(&rendered).unwrap_or_else(|d| panic!("{name}: {d}")) {
+        let id = object.id.clone();
+        assert!(
+            out.insert(id.clone(), (*object.body).clone()).is_none(),
+            "{name}: {id} twice"
+        );
+    }
+    out
 }
