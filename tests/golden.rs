@@ -149,3 +149,24 @@ fn golden_files_are_what_kcc_writes() {
         std::fs::read_to_string(repo_root().join("golden/dse-k8s-eqiad/calico.yaml")).unwrap()
     );
 }
+
+#[test]
+fn fleet_output_does_not_depend_on_thread_count() {
+    let run = |threads: &str, args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("kcc")
+            .unwrap()
+            .arg("--project")
+            .arg(repo_root())
+            .args(args)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert_exit(&out, 0);
+        out.stdout
+    };
+    assert_eq!(run("1", &["render"]), run("3", &["render"]));
+    assert_eq!(
+        run("1", &["check", "--format", "json"]),
+        run("4", &["check", "--format", "json"])
+    );
+}
