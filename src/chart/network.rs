@@ -3,6 +3,8 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+
+use crate::check::network::nth_host;
 use minijinja::{Error, ErrorKind};
 
 fn bad(what: &str, input: &str) -> Error {
@@ -36,21 +38,14 @@ pub fn cidr_contains(cidr: &str, inner: &str) -> Result<bool, Error> {
 pub fn cidr_host(cidr: &str, n: i64) -> Result<String, Error> {
     let net = parse_net(cidr)?;
     let index = u128::try_from(n).map_err(|_| bad("host index", &n.to_string()))?;
-    let addr = match net.network() {
-        IpAddr::V4(a) => u128::from(u32::from(a))
-            .checked_add(index)
-            .map(|v| u32::try_from(v).map(|v| IpAddr::from(std::net::Ipv4Addr::from(v)))),
-        IpAddr::V6(a) => u128::from(a)
-            .checked_add(index)
-            .map(|v| Ok(IpAddr::from(std::net::Ipv6Addr::from(v)))),
-    };
-    match addr {
-        Some(Ok(addr)) if net.contains(&addr) => Ok(addr.to_string()),
-        _ => Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("host {n} is outside {cidr}"),
-        )),
-    }
+    nth_host(&net, index)
+        .map(|addr| addr.to_string())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("host {n} is outside {cidr}"),
+            )
+        })
 }
 
 pub fn cidr_network(cidr: &str) -> Result<String, Error> {
