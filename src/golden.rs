@@ -18,25 +18,28 @@ pub type Files = BTreeMap<String, String>;
 
 /// What golden/ should hold for these renders.
 pub fn expected(fleet: &Fleet, renders: &[ReleaseRender]) -> Files {
-    let mut files = Files::new();
+    use rayon::prelude::*;
+    let mut files: Files = renders
+        .par_iter()
+        .filter(|r| r.installed.yes)
+        .map(|r| {
+            (
+                format!("{GOLDEN_DIR}/{}/{}.yaml", r.cluster, r.release),
+                write_objects_redacted(&r.objects),
+            )
+        })
+        .collect();
     for cluster in &fleet.project.clusters {
         let of_cluster: Vec<&ReleaseRender> = renders
             .iter()
             .filter(|r| r.cluster == cluster.name)
             .collect();
-        if of_cluster.is_empty() {
-            continue;
-        }
-        for r in of_cluster.iter().filter(|r| r.installed.yes) {
+        if !of_cluster.is_empty() {
             files.insert(
-                format!("{GOLDEN_DIR}/{}/{}.yaml", r.cluster, r.release),
-                write_objects_redacted(&r.objects),
+                format!("{GOLDEN_DIR}/{}/helmfile.yaml", cluster.name),
+                helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}"),
             );
         }
-        files.insert(
-            format!("{GOLDEN_DIR}/{}/helmfile.yaml", cluster.name),
-            helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}"),
-        );
     }
     files
 }
