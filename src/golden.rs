@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Failure, Result};
+use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::helmfile;
 use crate::manifest::write_objects_redacted;
 use crate::output::write_atomic;
@@ -124,6 +124,54 @@ fn remove_empty_dirs(root: &Path, mut dir: Option<&Path>) {
         }
         dir = d.parent();
     }
+}
+
+impl Change {
+    pub fn path(&self) -> &str {
+        match self {
+            Change::Added(p) | Change::Changed(p) | Change::Removed(p) => p,
+        }
+    }
+}
+
+/// Which golden files a drift check covers.
+pub enum Scope {
+    /// All of golden/: files of clusters or releases no longer rendered are drift too.
+    Fleet,
+    /// Only the directories of the rendered clusters (a deploy of one cluster).
+    RenderedClusters,
+}
+
+/// One `golden/drift` error per golden file in `scope` that differs from the render, with
+/// the object-level diff.
+pub fn drift(fleet: &Fleet, renders: &[ReleaseRender], scope: Scope) -> Result<Vec<Diagnostic>> {
+    let expected = expected(fleet, renders);
+    let in_scope = |path: &str| match scope {
+        Scope::Fleet => true,
+        Scope::RenderedClusters => renders
+            .iter()
+            .any(|r| path.starts_with(&format!("{GOLDEN_DIR}/{}/", r.cluster))),
+    };
+    let current: Files = current(fleet.root())?
+        .into_iter()
+        .filter(|(path, _)| in_scope(path))
+        .collect();
+    Ok(changes(&current, &expected)
+        .iter()
+        .map(|change| {
+            let path = change.path();
+            let what = match change {
+                Change::Added(_) => "is missing from golden/",
+                Change::Changed(_) => "differs from the render",
+                Change::Removed(_) => "is no longer rendered",
+            };
+            let old = current.get(path).map(String::as_str).unwrap_or("");
+            let new = expected.get(path).map(String::as_str).unwrap_or("");
+            Diagnostic::error("golden/drift", format!("{path} {what}"))
+                .note(crate::diff::summary(path, old, new))
+                .note("run `kcc update` to rewrite golden/, then review the diff")
+        })
+        .collect())
 }
 
 /// The path of a release's golden file.

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::check;
 use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
-use crate::golden::{self, Change};
+use crate::golden;
 use crate::render::{Fleet, Selection};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -24,7 +24,7 @@ pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
     let diagnostics = match fleet.render(&sel) {
         Ok(renders) => {
             let mut d = check::check(fleet, &renders)?;
-            d.extend(drift(fleet, &renders)?);
+            d.extend(golden::drift(fleet, &renders, golden::Scope::Fleet)?);
             d
         }
         // Render errors are findings like any other: print them in the chosen format.
@@ -61,26 +61,4 @@ pub fn format_report(mut diagnostics: Vec<Diagnostic>, format: Format, summary: 
         text,
         failed: errors > 0,
     }
-}
-
-/// golden/ differs from the render: one `golden/drift` error per changed file.
-fn drift(fleet: &Fleet, renders: &[crate::render::ReleaseRender]) -> Result<Vec<Diagnostic>> {
-    let expected = golden::expected(fleet, renders);
-    let current = golden::current(fleet.root())?;
-    let changes = golden::changes(&current, &expected);
-    Ok(changes
-        .iter()
-        .map(|change| {
-            let (path, what) = match change {
-                Change::Added(p) => (p, "is missing from golden/"),
-                Change::Changed(p) => (p, "differs from the render"),
-                Change::Removed(p) => (p, "is no longer rendered"),
-            };
-            let old = current.get(path).map(String::as_str).unwrap_or("");
-            let new = expected.get(path).map(String::as_str).unwrap_or("");
-            Diagnostic::error("golden/drift", format!("{path} {what}"))
-                .note(crate::diff::summary(path, old, new))
-                .note("run `kcc update` to rewrite golden/, then review the diff")
-        })
-        .collect())
 }

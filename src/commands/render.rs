@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::diagnostic::{Diagnostic, Failure, Result};
+use crate::diagnostic::{Failure, Result};
 use crate::golden;
 use crate::helmfile;
 use crate::manifest::write_objects;
@@ -118,30 +118,13 @@ fn verify_golden(fleet: &Fleet, sel: &Selection) -> Result<()> {
         ..sel.clone()
     };
     let renders = fleet.render(&reviewed)?;
-    let expected = golden::expected(fleet, &renders);
-    let clusters: Vec<String> = renders.iter().map(|r| r.cluster.clone()).collect();
-    let in_selection = |path: &String| {
-        clusters
-            .iter()
-            .any(|c| path.starts_with(&format!("{}/{c}/", golden::GOLDEN_DIR)))
-    };
-    let current: golden::Files = golden::current(fleet.root())?
-        .into_iter()
-        .filter(|(p, _)| in_selection(p))
-        .collect();
-    let changes = golden::changes(&current, &expected);
-    if changes.is_empty() {
+    let drift = golden::drift(fleet, &renders, golden::Scope::RenderedClusters)?;
+    if drift.is_empty() {
         return Ok(());
     }
-    let diagnostics = changes
-        .iter()
-        .map(|c| {
-            let path = match c {
-                golden::Change::Added(p) | golden::Change::Changed(p) | golden::Change::Removed(p) => p,
-            };
-            Diagnostic::error("golden/drift", format!("{path}: the render differs from the reviewed golden file"))
-                .note("refusing to write: deploy only what was reviewed (run `kcc update`, get it reviewed)")
-        })
+    let diagnostics = drift
+        .into_iter()
+        .map(|d| d.note("refusing to write: deploy only what was reviewed (run `kcc update` and get it reviewed)"))
         .collect();
     Err(Failure::Config(diagnostics))
 }
