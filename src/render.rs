@@ -166,6 +166,13 @@ impl Fleet {
         ));
         add(p, d, "cluster × release".to_string(), false)?;
         let private_dir = match private {
+            // A mistyped --private must not silently deploy without secrets.
+            Some(dir) if !dir.is_dir() => {
+                return Err(Failure::Fatal(format!(
+                    "--private {}: no such directory",
+                    dir.display()
+                )));
+            }
             Some(dir) => Some((dir.to_path_buf(), dir.display().to_string())),
             None => self
                 .project

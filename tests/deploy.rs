@@ -190,3 +190,23 @@ fn helmfile_selects_and_renders_calico() {
     assert_eq!(actual.len(), 47);
     assert!(actual == expected, "helmfile's calico differs from kcc's");
 }
+
+#[test]
+fn a_missing_private_dir_is_refused() {
+    let out = kcc(
+        &repo_root(),
+        &[
+            "render",
+            "-c",
+            "eqiad",
+            "--private",
+            "/nonexistent/kcc-private",
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("--private /nonexistent/kcc-private: no such directory"),
+        "{}",
+        stderr(&out)
+    );
+}
