@@ -194,3 +194,7 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// Rendering a fleet allocates millions of small nodes; mimalloc handles that faster.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
