@@ -115,6 +115,16 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
+/// Drops repeats: a finding in a shared file (a chart template, common.yaml) surfaces once
+/// per cluster; report it once, where it first appeared.
+pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| seen.insert(d.to_string()))
+        .collect()
+}
+
 /// Why kcc stopped: the configuration is wrong (exit 1) or kcc could not run (exit 2).
 #[derive(Debug)]
 pub enum Failure {

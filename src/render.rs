@@ -299,16 +299,7 @@ impl Fleet {
         if errors.is_empty() {
             Ok(renders)
         } else {
-            Err(Failure::Config(dedup(errors)))
+            Err(Failure::Config(crate::diagnostic::dedup(errors)))
         }
     }
-}
-
-/// The same error (say, in a chart's template) surfaces once per cluster; show it once.
-fn dedup(errors: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut seen = std::collections::HashSet::new();
-    errors
-        .into_iter()
-        .filter(|d| seen.insert(d.to_string()))
-        .collect()
 }

@@ -126,15 +126,5 @@ pub fn check(
         .collect();
     let mut all: Vec<Diagnostic> = per_cluster.into_iter().flatten().collect();
     all.extend(rules::fleet_rules(fleet, &views));
-    Ok(dedup(all))
-}
-
-/// The same finding in a shared file (a chart default, common.yaml) surfaces once per
-/// cluster; report it once.
-fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut seen = std::collections::HashSet::new();
-    diagnostics
-        .into_iter()
-        .filter(|d| seen.insert(d.to_string()))
-        .collect()
+    Ok(crate::diagnostic::dedup(all))
 }
