@@ -310,8 +310,8 @@ fn a_release_needing_one_not_installed() {
         replace(
             p,
             "kcc.yaml",
-            "    chart: cfssl-issuer-crds\n",
-            "    chart: cfssl-issuer-crds\n    installed: 'cluster.name != \"eqiad\"'\n",
+            "only where cert-manager is installed.\n    installed: '\"install_cert_manager\" in cluster.toggles'\n",
+            "only where cert-manager is installed.\n    installed: 'cluster.name != \"eqiad\"'\n",
         )
     });
     assert_exit(&out, 1);
