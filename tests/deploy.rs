@@ -122,8 +122,11 @@ fn tools() -> Option<PathBuf> {
         "KCC_REQUIRE_HELM=1 but helm/helmfile are not in {}",
         dir.display()
     );
-    eprintln!(
-        "SKIPPED: helm/helmfile not found in {} (run scripts/install-helm-tools.sh)",
+    // Written to the real stderr, past the test harness's capture, so `cargo test` shows it.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED interop test: helm/helmfile not found in {} (run scripts/install-helm-tools.sh)",
         dir.display()
     );
     None
