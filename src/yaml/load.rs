@@ -113,6 +113,9 @@ impl<'a> Loader<'a> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut map: BTreeMap<String, Node> = BTreeMap::new();
+                // `<<: *anchor` (YAML 1.1 merge keys, which helm reads): merged after the
+                // map's own keys, which win.
+                let mut merges: Vec<(Node, Span)> = Vec::new();
                 loop {
                     let (event, key_span) = self.next()?;
                     if matches!(event, Event::MappingEnd) {
@@ -124,6 +127,10 @@ impl<'a> Loader<'a> {
                     };
                     let (event, span) = self.next()?;
                     let mut value = self.node(event, span)?;
+                    if key == "<<" {
+                        merges.push((value, span));
+                        continue;
+                    }
                     let key_origin = self.origin(key_span);
                     if let Some(first) = map.get(&key) {
                         let mut d = Diagnostic::error(
@@ -138,6 +145,27 @@ impl<'a> Loader<'a> {
                     }
                     value.origin = Some(key_origin);
                     map.insert(key, value);
+                }
+                for (merged, span) in merges {
+                    let sources = match merged.value {
+                        Value::Map(_) => vec![merged],
+                        Value::Seq(items) => items,
+                        _ => {
+                            return Err(
+                                self.error(span, "`<<` merges a map or a list of maps".into())
+                            );
+                        }
+                    };
+                    for source in sources {
+                        let Value::Map(entries) = source.value else {
+                            return Err(
+                                self.error(span, "`<<` merges a map or a list of maps".into())
+                            );
+                        };
+                        for (k, v) in entries {
+                            map.entry(k).or_insert(v);
+                        }
+                    }
                 }
                 let node = Node::new(Value::Map(map), origin);
                 self.remember(anchor, &node);
@@ -221,6 +249,15 @@ mod tests {
         assert_eq!(node.get("b").unwrap().value, Value::Int(8));
         assert_eq!(node.get("c").unwrap().value, Value::Str("~".into()));
         assert_eq!(node.get("d").unwrap().value, Value::Str("1.23".into()));
+    }
+
+    #[test]
+    fn merge_keys_fill_in_what_the_map_lacks() {
+        let node = load("base: &b {x: 1, y: 2}\nover:\n  <<: *b\n  y: 3\n").unwrap();
+        assert_eq!(node.lookup(["over", "x"]).unwrap().value, Value::Int(1));
+        assert_eq!(node.lookup(["over", "y"]).unwrap().value, Value::Int(3));
+        assert!(node.lookup(["over", "<<"]).is_none());
+        assert!(load("a:\n  <<: 1\n").is_err());
     }
 
     #[test]
