@@ -57,6 +57,11 @@ impl Diagnostic {
     /// Human form, like rustc and ruff: the header, `--> file:line:col`, the source line
     /// with a caret, then the notes.
     pub fn render(&self) -> String {
+        self.render_styled(false)
+    }
+
+    /// [`render`](Self::render), with ANSI colours when `color` (a terminal that wants them).
+    pub fn render_styled(&self, color: bool) -> String {
         let severity = match self.severity {
             Severity::Error => ReportSeverity::Error,
             Severity::Warning => ReportSeverity::Warning,
@@ -65,20 +70,24 @@ impl Diagnostic {
             .with_code(self.rule)
             .with_message(&self.message)
             .with_notes(self.notes.clone());
-        let config = term::Config::default();
-        match &self.origin {
+        let (path, text) = match &self.origin {
             Some(origin) => {
-                let file = SimpleFile::new(origin.file.path.as_str(), origin.file.text.as_str());
                 let start = origin.file.offset(origin.line, origin.col);
                 let end = caret_end(&origin.file.text, start);
                 report = report.with_labels(vec![Label::primary((), start..end)]);
-                term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
+                (origin.file.path.as_str(), origin.file.text.as_str())
             }
-            None => {
-                let file = SimpleFile::new("", "");
-                term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
+            None => ("", ""),
+        };
+        let file = SimpleFile::new(path, text);
+        let config = term::Config::default();
+        if color {
+            let mut out = term::termcolor::Ansi::new(Vec::new());
+            if term::emit_to_write_style(&mut out, &config, &file, &report).is_ok() {
+                return String::from_utf8_lossy(&out.into_inner()).into_owned();
             }
         }
+        term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
     }
 
     /// One JSON object per diagnostic, for `--format json`.

@@ -1,4 +1,5 @@
-//! Writing files so that a crash or an error never leaves a torn or half-written tree.
+//! Output: files written so that a crash or an error never leaves a torn or half-written
+//! tree, and whether the terminal wants colour.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,4 +17,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+pub fn color_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }

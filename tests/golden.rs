@@ -170,3 +170,25 @@ fn fleet_output_does_not_depend_on_thread_count() {
         run("4", &["check", "--format", "json"])
     );
 }
+
+#[test]
+fn piped_check_output_has_no_colour() {
+    let project = copy_project(&repo_root());
+    let path = project.path().join("values/eqiad/coredns-values.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    write(
+        &path,
+        &text.replace("clusterIP: 10.64.72.3", "clusterIP: 10.64.72.1"),
+    );
+    let out = assert_cmd::Command::cargo_bin("kcc")
+        .unwrap()
+        .arg("--project")
+        .arg(project.path())
+        .arg("check")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("error[network/coredns-ip]"));
+    assert!(!stdout(&out).contains('\x1b'), "colour only on a terminal");
+}

@@ -51,8 +51,9 @@ pub fn format_report(mut diagnostics: Vec<Diagnostic>, format: Format, summary: 
             }
         }
         Format::Text => {
+            let color = crate::output::color_wanted();
             for d in &diagnostics {
-                text.push_str(&d.render());
+                text.push_str(&d.render_styled(color));
             }
             let _ = writeln!(text, "{summary}, {errors} error(s), {warnings} warning(s)");
         }

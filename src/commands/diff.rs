@@ -2,7 +2,6 @@
 //! between the render of the project at a git revision and the render of the working tree.
 //! Fails (exit 1, like `git diff --exit-code`) when there is a difference.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::commands::check::Report;
@@ -39,7 +38,7 @@ pub fn run(root: &Path, base: Option<&str>, format: Format) -> Result<Report> {
         }
     };
     let text = match format {
-        Format::Text => diff::render_text(&d, color_wanted()),
+        Format::Text => diff::render_text(&d, crate::output::color_wanted()),
         Format::Json => diff::render_json(&d),
         Format::Markdown => diff::render_markdown(&d),
         Format::Gerrit => {
@@ -52,11 +51,6 @@ pub fn run(root: &Path, base: Option<&str>, format: Format) -> Result<Report> {
         text,
         failed: !d.is_empty(),
     })
-}
-
-/// Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
-fn color_wanted() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
 }
 
 /// Configuration errors become fatal here: exit 1 means "differs" for `kcc diff`.
