@@ -12,9 +12,20 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
     let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
     let mut out = String::new();
     let _ = writeln!(out, "{path}");
+    let width = layers
+        .iter()
+        .map(|l| l.role.chars().count())
+        .max()
+        .unwrap_or(0);
     for (i, layer) in layers.iter().enumerate() {
         let found = find(&layer.root, &parts);
-        let _ = write!(out, "  {}. {:<24} {}", i + 1, layer.role, layer.file.path);
+        let _ = write!(
+            out,
+            "  {}. {:<width$}  {}",
+            i + 1,
+            layer.role,
+            layer.file.path
+        );
         match found {
             Found::Set(node) => {
                 let at = node
