@@ -66,19 +66,27 @@ impl Diagnostic {
             Severity::Error => ReportSeverity::Error,
             Severity::Warning => ReportSeverity::Warning,
         };
-        let mut report = Report::new(severity)
-            .with_code(self.rule)
-            .with_message(&self.message)
-            .with_notes(self.notes.clone());
+        let mut notes = self.notes.clone();
+        let mut labels = Vec::new();
         let (path, text) = match &self.origin {
+            // A secret's file is named, never quoted.
+            Some(origin) if origin.file.private => {
+                notes.insert(0, format!("at {origin} (private: not shown)"));
+                ("", "")
+            }
             Some(origin) => {
                 let start = origin.file.offset(origin.line, origin.col);
                 let end = caret_end(&origin.file.text, start);
-                report = report.with_labels(vec![Label::primary((), start..end)]);
+                labels.push(Label::primary((), start..end));
                 (origin.file.path.as_str(), origin.file.text.as_str())
             }
             None => ("", ""),
         };
+        let report = Report::new(severity)
+            .with_code(self.rule)
+            .with_message(&self.message)
+            .with_labels(labels)
+            .with_notes(notes);
         let file = SimpleFile::new(path, text);
         let config = term::Config::default();
         if color {

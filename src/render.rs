@@ -254,7 +254,18 @@ impl Fleet {
         let mut objects = Vec::new();
         if installed.yes {
             let chart = &self.charts[&release.chart];
-            let problems = values_schema::validate(chart, &release.name, &cluster.name, &values);
+            let private_files: Vec<&str> = layers
+                .iter()
+                .filter(|l| l.role.starts_with("private"))
+                .map(|l| l.file.path.as_str())
+                .collect();
+            let problems = values_schema::validate(
+                chart,
+                &release.name,
+                &cluster.name,
+                &values,
+                &private_files,
+            );
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }

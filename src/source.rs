@@ -9,6 +9,8 @@ pub struct SourceFile {
     /// Path as shown to the user (relative to the project root where possible).
     pub path: String,
     pub text: String,
+    /// Holds secrets (the private overlay): diagnostics name its lines but never quote them.
+    pub private: bool,
 }
 
 impl SourceFile {
@@ -16,6 +18,16 @@ impl SourceFile {
         Arc::new(SourceFile {
             path: path.into(),
             text: text.into(),
+            private: false,
+        })
+    }
+
+    /// A file of the private overlay.
+    pub fn private(path: impl Into<String>, text: impl Into<String>) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+            private: true,
         })
     }
 

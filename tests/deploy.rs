@@ -213,3 +213,37 @@ fn a_missing_private_dir_is_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_bad_private_value_is_reported_without_quoting_it() {
+    let private = tempfile::tempdir().unwrap();
+    // A number where the schema wants a string: the message must not quote it.
+    write(
+        &private.path().join("cfssl-issuer-values.yaml"),
+        "issuers:\n  discovery:\n    authSecret:\n      key: 918273645\n",
+    );
+    let out = kcc(
+        &repo_root(),
+        &[
+            "render",
+            "-c",
+            "eqiad",
+            "-r",
+            "cfssl-issuer",
+            "--private",
+            private.path().to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("values/schema") && err.contains("issuers.discovery.authSecret.key"),
+        "{err}"
+    );
+    assert!(err.contains("cfssl-issuer-values.yaml:4:7"), "{err}");
+    let message_lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert!(
+        message_lines.iter().all(|l| !l.contains("918273645")),
+        "{err}"
+    );
+}

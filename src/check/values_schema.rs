@@ -5,11 +5,18 @@ use crate::chart::Chart;
 use crate::diagnostic::Diagnostic;
 use crate::schema::{self, node_at};
 use crate::source::Origin;
-use crate::yaml::Node;
+use crate::yaml::{Node, Value};
 
 /// Problems with `values` (merged for `release` in `cluster`), or none if the chart has no
-/// values.schema.json.
-pub fn validate(chart: &Chart, release: &str, cluster: &str, values: &Node) -> Vec<Diagnostic> {
+/// values.schema.json. Values set by a file in `private_files` (the secret overlay) are
+/// never quoted in a message.
+pub fn validate(
+    chart: &Chart,
+    release: &str,
+    cluster: &str,
+    values: &Node,
+    private_files: &[&str],
+) -> Vec<Diagnostic> {
     let Some(schema_file) = &chart.schema else {
         return Vec::new();
     };
@@ -31,10 +38,15 @@ pub fn validate(chart: &Chart, release: &str, cluster: &str, values: &Node) -> V
         .map(|error| {
             let pointer = error.instance_path().as_str().to_string();
             let at = node_at(values, &pointer);
+            let message = if from_files(at, private_files) {
+                error.masked().to_string()
+            } else {
+                error.to_string()
+            };
             Diagnostic::error(
                 "values/schema",
                 format!(
-                    "{}: {error}",
+                    "{}: {message}",
                     schema::dotted(&pointer).replace("(object)", "(values)")
                 ),
             )
@@ -45,4 +57,19 @@ pub fn validate(chart: &Chart, release: &str, cluster: &str, values: &Node) -> V
             ))
         })
         .collect()
+}
+
+/// True if `node` or anything under it was set by one of `files`.
+fn from_files(node: &Node, files: &[&str]) -> bool {
+    if files.is_empty() {
+        return false;
+    }
+    node.origin
+        .as_ref()
+        .is_some_and(|o| files.contains(&o.file.path.as_str()))
+        || match &node.value {
+            Value::Map(m) => m.values().any(|v| from_files(v, files)),
+            Value::Seq(s) => s.iter().any(|v| from_files(v, files)),
+            _ => false,
+        }
 }

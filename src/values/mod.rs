@@ -62,7 +62,11 @@ impl LayerCache {
         }
         let layer = if path.is_file() {
             let text = read_file(path)?;
-            let file = SourceFile::new(display, text);
+            let file = if role.starts_with("private") {
+                SourceFile::private(display, text)
+            } else {
+                SourceFile::new(display, text)
+            };
             Some(Arc::new(parse_layer(role, file).map_err(Failure::from)?))
         } else {
             None
