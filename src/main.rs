@@ -43,7 +43,7 @@ impl Select {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Render canonical manifests to stdout, or to DIR/<cluster>/<release>.yaml
+    /// Render canonical manifests to stdout, or to a deploy directory per cluster (--out)
     Render {
         #[command(flatten)]
         select: Select,
