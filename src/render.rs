@@ -22,6 +22,8 @@ pub struct Fleet {
     pub project: Project,
     pub charts: BTreeMap<String, Arc<Chart>>,
     layers: LayerCache,
+    /// For `installed` expressions: kcc's filters and limits, built once per fleet.
+    expressions: minijinja::Environment<'static>,
 }
 
 /// Which clusters and releases to render, and with which private overlay.
@@ -83,6 +85,7 @@ impl Fleet {
             project,
             charts,
             layers: LayerCache::default(),
+            expressions: crate::chart::environment(),
         })
     }
 
@@ -220,7 +223,6 @@ impl Fleet {
                 reason: "always".into(),
             });
         };
-        let env = Chart::expression_env();
         let fail = |e: minijinja::Error| {
             Failure::from(
                 Diagnostic::error(
@@ -230,7 +232,7 @@ impl Fleet {
                 .at(Some(&release.origin)),
             )
         };
-        let compiled = env.compile_expression(expr).map_err(fail)?;
+        let compiled = self.expressions.compile_expression(expr).map_err(fail)?;
         let result = compiled
             .eval(context! { cluster => Self::cluster_context(cluster), values => values })
             .map_err(fail)?;

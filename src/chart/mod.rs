@@ -166,11 +166,6 @@ impl Chart {
         }
         Ok(rendered)
     }
-
-    /// A minijinja environment with kcc's filters, for expressions such as `installed`.
-    pub fn expression_env() -> Environment<'static> {
-        environment()
-    }
 }
 
 /// A template error as a diagnostic at the template file and line.
