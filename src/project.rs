@@ -20,6 +20,9 @@ pub struct Project {
     pub private_fixture: Option<String>,
     /// `helmDefaults` for generated helmfile.yaml files, kept as written.
     pub helm_defaults: Option<Node>,
+    /// The directory holding the charts, as kcc.yaml's `charts` spells it (relative to the
+    /// project root; default `charts`). A fleet may share another fleet's charts.
+    pub charts_dir: String,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +93,11 @@ impl Project {
         let project = parse(root, &file, &node)?;
         project.check_needs()?;
         Ok(project)
+    }
+
+    /// The charts directory on disk.
+    pub fn charts_path(&self) -> PathBuf {
+        self.root.join(&self.charts_dir)
     }
 
     pub fn cluster(&self, name: &str) -> Option<&Cluster> {
@@ -289,6 +297,10 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     let releases_node = top.opt("releases");
     let private_fixture = top.opt_string("privateFixture")?;
     let helm_defaults = top.opt("helmDefaults").cloned();
+    let charts_dir = top
+        .opt_string("charts")?
+        .map(|dir| dir.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| "charts".to_string());
     top.finish()?;
 
     let mut clusters: Vec<Cluster> = Vec::new();
@@ -364,6 +376,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         releases,
         private_fixture,
         helm_defaults,
+        charts_dir,
     })
 }
 

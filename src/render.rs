@@ -61,6 +61,7 @@ impl Fleet {
     /// Loads kcc.yaml and compiles the charts of the named releases (all if none named).
     pub fn load_releases(root: &Path, releases: &[String]) -> Result<Fleet> {
         let project = Project::load(root)?;
+        let charts_path = project.charts_path();
         let mut charts = BTreeMap::new();
         let mut errors = Vec::new();
         for release in &project.releases {
@@ -70,7 +71,7 @@ impl Fleet {
             if charts.contains_key(&release.chart) {
                 continue;
             }
-            match Chart::load(&root.join("charts"), &release.chart) {
+            match Chart::load(&charts_path, &project.charts_dir, &release.chart) {
                 Ok(chart) => {
                     charts.insert(release.chart.clone(), Arc::new(chart));
                 }

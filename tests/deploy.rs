@@ -35,12 +35,12 @@ fn render_cluster(
 
 #[test]
 fn deploy_dir_has_helmfile_and_verbatim_charts() {
-    let (dir, out) = render_cluster(&repo_root(), "eqiad", &["--verify-golden"]);
+    let (dir, out) = render_cluster(&fleet_2023(), "eqiad", &["--verify-golden"]);
     assert_exit(&out, 0);
     let helmfile = std::fs::read_to_string(dir.path().join("helmfile.yaml")).unwrap();
     assert_eq!(
         helmfile,
-        std::fs::read_to_string(repo_root().join("golden/eqiad/helmfile.yaml")).unwrap()
+        std::fs::read_to_string(fleet_2023().join("golden/eqiad/helmfile.yaml")).unwrap()
     );
     assert!(helmfile.contains("  - name: coredns\n    namespace: kube-system\n    chart: ./coredns\n    labels:\n      name: coredns\n    needs:\n      - kube-system/calico\n"), "{helmfile}");
     let template =
@@ -60,7 +60,7 @@ fn private_values_reach_the_deploy_dir_but_never_golden() {
         "issuers:\n  discovery:\n    authSecret:\n      key: real-production-key\n",
     );
     let (dir, out) = render_cluster(
-        &repo_root(),
+        &fleet_2023(),
         "eqiad",
         &[
             "--private",
@@ -74,7 +74,7 @@ fn private_values_reach_the_deploy_dir_but_never_golden() {
     let encoded = base64::engine::general_purpose::STANDARD.encode("real-production-key");
     assert!(issuer.contains(&encoded), "the real key is deployed");
     let golden =
-        std::fs::read_to_string(repo_root().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
+        std::fs::read_to_string(fleet_2023().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
     assert!(!golden.contains(&encoded) && !golden.contains("fixture-secret-key"));
     assert!(
         !stdout(&out).contains("real-production-key")
@@ -84,10 +84,9 @@ fn private_values_reach_the_deploy_dir_but_never_golden() {
 
 #[test]
 fn verify_golden_refuses_a_drifted_render() {
-    let project = copy_project(&repo_root());
+    let project = copy_project(&fleet_2023());
     let path = project.path().join("values/eqiad/coredns-values.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("replicaCount: 4", "replicaCount: 5")).unwrap();
+    edit_file(&path, "replicaCount: 4", "replicaCount: 5");
     let (dir, out) = render_cluster(project.path(), "eqiad", &["--verify-golden"]);
     assert_exit(&out, 1);
     assert!(
@@ -145,7 +144,7 @@ fn run(cmd: &mut Command) -> String {
 #[test]
 fn helm_template_reproduces_every_release() {
     let Some(tools) = tools() else { return };
-    let (dir, out) = render_cluster(&repo_root(), "ml-staging-codfw", &[]);
+    let (dir, out) = render_cluster(&fleet_2023(), "ml-staging-codfw", &[]);
     assert_exit(&out, 0);
     let mut releases = 0;
     for entry in std::fs::read_dir(dir.path()).unwrap() {
@@ -174,7 +173,7 @@ fn helm_template_reproduces_every_release() {
 #[test]
 fn helmfile_selects_and_renders_calico() {
     let Some(tools) = tools() else { return };
-    let (dir, out) = render_cluster(&repo_root(), "eqiad", &[]);
+    let (dir, out) = render_cluster(&fleet_2023(), "eqiad", &[]);
     assert_exit(&out, 0);
     let tmp = tempfile::tempdir().unwrap();
     let path = format!(
@@ -197,7 +196,7 @@ fn helmfile_selects_and_renders_calico() {
 #[test]
 fn a_missing_private_dir_is_refused() {
     let out = kcc(
-        &repo_root(),
+        &fleet_2023(),
         &[
             "render",
             "-c",
@@ -223,7 +222,7 @@ fn a_bad_private_value_is_reported_without_quoting_it() {
         "issuers:\n  discovery:\n    authSecret:\n      key: 918273645\n",
     );
     let out = kcc(
-        &repo_root(),
+        &fleet_2023(),
         &[
             "render",
             "-c",

@@ -44,21 +44,14 @@ fn commit_all(dir: &Path) {
     git(dir, &["commit", "-q", "-m", "base"]);
 }
 
-/// Replaces `from` by `to` in the file at `path`, which must contain it.
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{from} in {}", path.display());
-    write(path, &text.replacen(from, to, 1));
-}
-
 /// Two values changes: eqiad's CoreDNS replicas and its calico AS number.
 fn edit_values(project: &Path) {
-    edit(
+    edit_file(
         &project.join("values/eqiad/coredns-values.yaml"),
         "replicaCount: 4",
         "replicaCount: 5",
     );
-    edit(
+    edit_file(
         &project.join("values/eqiad/calico-values.yaml"),
         "asNumber: 64601",
         "asNumber: 64602",
@@ -100,7 +93,7 @@ fn no_escapes(text: &str) {
 
 #[test]
 fn diff_base_head_reports_exactly_the_changed_objects_in_every_format() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     let p = dir.path();
     commit_all(p);
     edit_values(p);
@@ -212,7 +205,7 @@ fn diff_base_head_reports_exactly_the_changed_objects_in_every_format() {
 
 #[test]
 fn diff_base_head_without_changes_exits_0() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     commit_all(dir.path());
     for format in FORMATS {
         let out = kcc(dir.path(), &["diff", "--base", "HEAD", "--format", format]);
@@ -228,13 +221,13 @@ fn diff_base_head_without_changes_exits_0() {
 
 #[test]
 fn diff_without_base_shows_the_object_a_values_change_touches() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     let p = dir.path();
     let out = kcc(p, &["diff"]);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("no differences"), "{}", stdout(&out));
 
-    edit(
+    edit_file(
         &p.join("values/eqiad/coredns-values.yaml"),
         "replicaCount: 4",
         "replicaCount: 5",
@@ -261,10 +254,10 @@ fn diff_without_base_shows_the_object_a_values_change_touches() {
 
 #[test]
 fn diff_never_prints_a_secret_value() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     let p = dir.path();
     commit_all(p);
-    edit(
+    edit_file(
         &p.join("fixtures/private/cfssl-issuer-values.yaml"),
         "key: fixture-secret-key",
         "key: brand-new-secret-value",
@@ -305,7 +298,7 @@ fn diff_never_prints_a_secret_value() {
 fn diff_base_works_when_the_project_is_a_subdirectory_of_the_repo() {
     let repo = tempfile::tempdir().unwrap();
     let p = repo.path().join("admin_ng");
-    copy_dir(&repo_root(), &p);
+    copy_dir(&fleet_2023(), &p);
     write(&repo.path().join("README"), "not the project\n");
     commit_all(repo.path());
     edit_values(&p);
@@ -325,7 +318,7 @@ fn diff_base_works_when_the_project_is_a_subdirectory_of_the_repo() {
 
 #[test]
 fn diff_base_fails_with_exit_2_outside_git_or_for_an_unknown_revision() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     let out = kcc(dir.path(), &["diff", "--base", "HEAD"]);
     assert_exit(&out, 2);
     assert!(
@@ -348,14 +341,14 @@ fn diff_base_fails_with_exit_2_outside_git_or_for_an_unknown_revision() {
 
 #[test]
 fn diff_base_reports_a_release_that_is_no_longer_rendered() {
-    let dir = copy_project(&repo_root());
+    let dir = copy_project(&fleet_2023());
     let p = dir.path();
     commit_all(p);
     // Removing cert-manager from eqiad's toggles uninstalls cfssl-issuer there.
-    edit(
+    edit_file(
         &p.join("kcc.yaml"),
-        "toggles: [istio_gateways, install_cert_manager, namespace_certificates, install_flink_operator]",
-        "toggles: [istio_gateways, namespace_certificates, install_flink_operator]",
+        "name: eqiad\n    group: main\n    kubernetesVersion: \"1.23\"\n    toggles: [istio_gateways, install_cert_manager, namespace_certificates, install_flink_operator]",
+        "name: eqiad\n    group: main\n    kubernetesVersion: \"1.23\"\n    toggles: [istio_gateways, namespace_certificates, install_flink_operator]",
     );
     let out = kcc(p, &["diff", "--base", "HEAD", "--format", "gerrit"]);
     assert_exit(&out, 1);
@@ -387,7 +380,7 @@ fn diff_formats_on_the_demo_project() {
     let dir = copy_project(&fixture("demo"));
     let p = dir.path();
     commit_all(p);
-    edit(
+    edit_file(
         &p.join("values/alpha/web-values.yaml"),
         "replicas: 3",
         "replicas: 4\nlabels:\n  tier: back",

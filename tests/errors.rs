@@ -16,8 +16,7 @@ fn broken(edit: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, std::proce
 fn misspelt_value_in_a_template_names_template_and_line() {
     let (_p, out) = broken(|p| {
         let path = p.join("charts/web/templates/deployment.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("values.replicas", "values.replicsa")).unwrap();
+        edit_file(&path, "values.replicas", "values.replicsa");
     });
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -117,12 +116,7 @@ fn missing_required_value_names_the_template() {
 fn kcc_yaml_unknown_key_names_the_line() {
     let (_p, out) = broken(|p| {
         let path = p.join("kcc.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replace("    toggles: []\n", "    toggels: []\n"),
-        )
-        .unwrap();
+        edit_file(&path, "    toggles: []\n", "    toggels: []\n");
     });
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -134,12 +128,7 @@ fn kcc_yaml_unknown_key_names_the_line() {
 fn needs_on_a_missing_release_names_the_line() {
     let (_p, out) = broken(|p| {
         let path = p.join("kcc.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replace("needs: [apps/web]", "needs: [apps/wbe]"),
-        )
-        .unwrap();
+        edit_file(&path, "needs: [apps/web]", "needs: [apps/wbe]");
     });
     assert_exit(&out, 1);
     let err = stderr(&out);
@@ -151,15 +140,11 @@ fn needs_on_a_missing_release_names_the_line() {
 fn needs_cycles_are_errors() {
     let (_p, out) = broken(|p| {
         let path = p.join("kcc.yaml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
+        edit_file(
             &path,
-            text.replace(
-                "    chart: web\n  - name: web-extras",
-                "    chart: web\n    needs: [apps/web-extras]\n  - name: web-extras",
-            ),
-        )
-        .unwrap();
+            "    chart: web\n  - name: web-extras",
+            "    chart: web\n    needs: [apps/web-extras]\n  - name: web-extras",
+        );
     });
     assert_exit(&out, 1);
     let err = stderr(&out);

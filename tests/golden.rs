@@ -13,7 +13,7 @@ fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 
 #[test]
 fn the_fleet_is_clean() {
-    let out = kcc(&repo_root(), &["check"]);
+    let out = kcc(&fleet_2023(), &["check"]);
     assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("kcc check: 9 clusters, 0 error(s), 0 warning(s)"),
@@ -24,15 +24,11 @@ fn the_fleet_is_clean() {
 
 #[test]
 fn a_values_change_fails_check_and_update_fixes_it() {
-    let project = copy_project(&repo_root());
+    let project = copy_project(&fleet_2023());
     let path = project
         .path()
         .join("values/ml-staging-codfw/coredns-values.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    write(
-        &path,
-        &format!("{text}\nreplicaCount: 7\n").replace("replicaCount: 2\n", ""),
-    );
+    edit_file(&path, "replicaCount: 2\n", "replicaCount: 7\n");
     let out = kcc(project.path(), &["check", "--format", "json"]);
     assert_exit(&out, 1);
     let drift: Vec<_> = json_lines(&out)
@@ -70,7 +66,7 @@ fn a_values_change_fails_check_and_update_fixes_it() {
 
 #[test]
 fn update_after_removing_a_cluster_deletes_its_golden_dir() {
-    let project = copy_project(&repo_root());
+    let project = copy_project(&fleet_2023());
     let path = project.path().join("kcc.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
     let start = text.find("  - name: aux-k8s-eqiad").unwrap();
@@ -94,7 +90,7 @@ fn update_after_removing_a_cluster_deletes_its_golden_dir() {
 #[test]
 fn secrets_never_reach_golden_or_check_output() {
     let golden =
-        std::fs::read_to_string(repo_root().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
+        std::fs::read_to_string(fleet_2023().join("golden/eqiad/cfssl-issuer.yaml")).unwrap();
     use base64::Engine as _;
     let encoded = base64::engine::general_purpose::STANDARD.encode("fixture-secret-key");
     assert!(!golden.contains(&encoded));
@@ -103,7 +99,7 @@ fn secrets_never_reach_golden_or_check_output() {
         "a digest stands in for the value"
     );
 
-    let project = copy_project(&repo_root());
+    let project = copy_project(&fleet_2023());
     write(
         &project
             .path()
@@ -132,7 +128,7 @@ fn golden_files_are_what_kcc_writes() {
     // golden/ was written by `kcc update`; a fresh render agrees byte for byte.
     let dir = tempfile::tempdir().unwrap();
     let out = kcc(
-        &repo_root(),
+        &fleet_2023(),
         &[
             "render",
             "-c",
@@ -146,7 +142,7 @@ fn golden_files_are_what_kcc_writes() {
     assert_exit(&out, 0);
     assert_eq!(
         std::fs::read_to_string(dir.path().join("calico.yaml")).unwrap(),
-        std::fs::read_to_string(repo_root().join("golden/dse-k8s-eqiad/calico.yaml")).unwrap()
+        std::fs::read_to_string(fleet_2023().join("golden/dse-k8s-eqiad/calico.yaml")).unwrap()
     );
 }
 
@@ -156,7 +152,7 @@ fn fleet_output_does_not_depend_on_thread_count() {
         let out = assert_cmd::Command::cargo_bin("kcc")
             .unwrap()
             .arg("--project")
-            .arg(repo_root())
+            .arg(fleet_2023())
             .args(args)
             .env("RAYON_NUM_THREADS", threads)
             .output()
@@ -173,13 +169,9 @@ fn fleet_output_does_not_depend_on_thread_count() {
 
 #[test]
 fn piped_check_output_has_no_colour() {
-    let project = copy_project(&repo_root());
+    let project = copy_project(&fleet_2023());
     let path = project.path().join("values/eqiad/coredns-values.yaml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    write(
-        &path,
-        &text.replace("clusterIP: 10.64.72.3", "clusterIP: 10.64.72.1"),
-    );
+    edit_file(&path, "clusterIP: 10.64.72.3", "clusterIP: 10.64.72.1");
     let out = assert_cmd::Command::cargo_bin("kcc")
         .unwrap()
         .arg("--project")

@@ -52,7 +52,7 @@ fn strip_tool_metadata(node: &mut Node) {
 }
 
 fn parity(cluster: &str) {
-    let reference_dir = fixture("reference").join(cluster);
+    let reference_dir = fleet_2023().join("reference").join(cluster);
     let mut failures = Vec::new();
     let mut releases: Vec<_> = std::fs::read_dir(&reference_dir)
         .unwrap()
@@ -65,7 +65,7 @@ fn parity(cluster: &str) {
             &format!("reference {release}"),
             &std::fs::read_to_string(&path).unwrap(),
         );
-        let out = kcc(&repo_root(), &["render", "-c", cluster, "-r", &release]);
+        let out = kcc(&fleet_2023(), &["render", "-c", cluster, "-r", &release]);
         assert_exit(&out, 0);
         let actual = objects(&format!("kcc {release}"), &stdout(&out));
         for (id, want) in &expected {

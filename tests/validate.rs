@@ -15,7 +15,7 @@ fn validate(args: &[&str], stdin: Option<&str>) -> std::process::Output {
 
 #[test]
 fn the_reference_renders_pass() {
-    let out = validate(&[fixture("reference").to_str().unwrap()], None);
+    let out = validate(&[fleet_2023().join("reference").to_str().unwrap()], None);
     assert_exit(&out, 0);
     assert!(stdout(&out).contains("0 error(s)"), "{}", stdout(&out));
 }
@@ -93,7 +93,7 @@ fn missing_required_field_fails() {
 
 #[test]
 fn ippool_with_a_typo_in_spec_fails() {
-    let crds = repo_root().join("charts/calico-crds/crds/crd.projectcalico.org_ippools.yaml");
+    let crds = fleet_2023().join("charts/calico-crds/crds/crd.projectcalico.org_ippools.yaml");
     let pool = "apiVersion: crd.projectcalico.org/v1
 kind: IPPool
 metadata:

@@ -44,8 +44,9 @@ pub struct RenderedFile {
 }
 
 impl Chart {
-    /// Reads `dir` (named `name` under charts/) and compiles its templates.
-    pub fn load(charts_dir: &Path, name: &str) -> Result<Chart> {
+    /// Reads the chart `name` from `charts_dir` and compiles its templates. `shown` is how
+    /// messages spell `charts_dir` (kcc.yaml's `charts`, relative to the project).
+    pub fn load(charts_dir: &Path, shown: &str, name: &str) -> Result<Chart> {
         let dir = charts_dir.join(name);
         if !dir.is_dir() {
             return Err(Failure::Fatal(format!(
@@ -53,7 +54,7 @@ impl Chart {
                 dir.display()
             )));
         }
-        let rel = |p: &str| format!("charts/{name}/{p}");
+        let rel = |p: &str| format!("{shown}/{name}/{p}");
         let mut files = BTreeMap::new();
         for sub in ["templates", "crds"] {
             let sub_dir = dir.join(sub);

@@ -18,6 +18,13 @@ pub fn fixture(name: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(name)
 }
 
+/// The frozen copy of the admin_ng fleet as of July 2023, with production's render of three
+/// of its clusters in `reference/`: the realistic fleet the tool's tests run on (never the
+/// live fleet at the repository root, which its operators change).
+pub fn fleet_2023() -> PathBuf {
+    fixture("admin_ng-2023-07")
+}
+
 /// `kcc --project DIR args...`, with a clean environment for colours and threads.
 pub fn kcc(project: &Path, args: &[&str]) -> Output {
     Command::cargo_bin("kcc")
@@ -65,6 +72,22 @@ pub fn copy_dir(src: &Path, dst: &Path) {
 pub fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
+}
+
+/// Replaces the one occurrence of `from` in the file at `path` by `to`. A test that edits a
+/// fleet must not pass because its edit silently matched nothing (or matched twice).
+#[track_caller]
+pub fn edit_file(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let n = text.matches(from).count();
+    assert_eq!(
+        n,
+        1,
+        "`{from}` must occur once in {}, found {n}",
+        path.display()
+    );
+    let edited = text.replacen(from, to, 1);
+    write(path, &edited);
 }
 
 /// Asserts exit code `code`, printing both streams when it differs.

@@ -43,7 +43,7 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
 pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
     let mut d = network::fleet_overlap(views);
     d.extend(bgp::fleet_unique(fleet, views));
-    d.extend(yaml::ambiguous(fleet.root()));
+    d.extend(yaml::ambiguous(&fleet.project));
     d
 }
 

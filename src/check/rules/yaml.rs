@@ -3,7 +3,7 @@
 //! with leading zeros (`0755`), sexagesimal numbers (`1:20`), `0b`/`0o` prefixes and
 //! underscores in numbers. Scalars both read alike (`1.23`, `true`, `~`) are fine.
 //!
-//! Each file is read once, from disk: `values/**` and `charts/*/values.yaml`.
+//! Each file is read once, from disk: `values/**` and `<charts>/*/values.yaml`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,12 +11,14 @@ use std::sync::Arc;
 use saphyr_parser::{Event, Parser, ScalarStyle};
 
 use crate::diagnostic::Diagnostic;
+use crate::project::Project;
 use crate::source::{Origin, SourceFile};
 
 const RULE: &str = "yaml/ambiguous";
 
-/// Every values file of a project: `values/**/*.yaml` and `charts/*/values.yaml`, sorted.
-pub fn values_files(root: &Path) -> Vec<PathBuf> {
+/// Every values file of a project with the name messages give it: `values/**/*.yaml` and
+/// `<charts>/*/values.yaml`, sorted by name.
+pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -30,33 +32,45 @@ pub fn values_files(root: &Path) -> Vec<PathBuf> {
             }
         }
     }
-    let mut files = Vec::new();
-    walk(&root.join("values"), &mut files);
-    if let Ok(charts) = std::fs::read_dir(root.join("charts")) {
-        for chart in charts.flatten() {
-            let path = chart.path().join("values.yaml");
-            if path.is_file() {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
-}
-
-/// The warnings for every values file of the project at `root`.
-pub fn ambiguous(root: &Path) -> Vec<Diagnostic> {
-    values_files(root)
-        .iter()
-        .filter_map(|path| {
-            let text = std::fs::read_to_string(path).ok()?;
+    let root = &project.root;
+    let mut values = Vec::new();
+    walk(&root.join("values"), &mut values);
+    let mut files: Vec<(PathBuf, String)> = values
+        .into_iter()
+        .map(|path| {
             let shown = path
                 .strip_prefix(root)
-                .unwrap_or(path)
+                .unwrap_or(&path)
                 .components()
                 .map(|c| c.as_os_str().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join("/");
+            (path, shown)
+        })
+        .collect();
+    if let Ok(charts) = std::fs::read_dir(project.charts_path()) {
+        for chart in charts.flatten() {
+            let path = chart.path().join("values.yaml");
+            if path.is_file() {
+                let shown = format!(
+                    "{}/{}/values.yaml",
+                    project.charts_dir,
+                    chart.file_name().to_string_lossy()
+                );
+                files.push((path, shown));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    files
+}
+
+/// The warnings for every values file of `project`.
+pub fn ambiguous(project: &Project) -> Vec<Diagnostic> {
+    values_files(project)
+        .into_iter()
+        .filter_map(|(path, shown)| {
+            let text = std::fs::read_to_string(path).ok()?;
             Some(scan(&SourceFile::new(shown, text)))
         })
         .flatten()
