@@ -1,5 +1,6 @@
 //! The rules of `kcc check` on the real fleet: it is clean, and each rule's failing case,
 //! made by breaking one line of a copy, is reported with its rule id at the line to fix.
+//! The network rules (`network/*`) are tested on a tiny fleet in tests/network_rules.rs.
 
 mod common;
 
@@ -77,151 +78,6 @@ fn the_real_fleet_is_clean() {
     let (out, diagnostics) = check_json(&fleet_2023());
     assert_exit(&out, 0);
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
-}
-
-#[test]
-fn coredns_at_the_kubernetes_service_address() {
-    let file = "values/eqiad/coredns-values.yaml";
-    let (p, out, d) =
-        broken(|p| replace(p, file, "clusterIP: 10.64.72.3", "clusterIP: 10.64.72.1"));
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "clusterIP");
-    let message = assert_one_at(&d, "network/coredns-ip", file, line);
-    assert!(message.contains("first address"), "{message}");
-    assert!(message.contains("10.64.72.0/24"), "{message}");
-}
-
-#[test]
-fn coredns_outside_the_service_range() {
-    let file = "values/codfw/coredns-values.yaml";
-    let (p, out, d) =
-        broken(|p| replace(p, file, "clusterIP: 10.192.72.3", "clusterIP: 10.192.73.3"));
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "clusterIP");
-    let message = assert_one_at(&d, "network/coredns-ip", file, line);
-    assert!(
-        message.contains("outside the service range 10.192.72.0/24"),
-        "{message}"
-    );
-}
-
-#[test]
-fn ippool_outside_the_pod_range() {
-    let file = "values/codfw/calico-values.yaml";
-    let (p, out, d) = broken(|p| {
-        replace(
-            p,
-            file,
-            "cidr: \"10.194.128.0/18\"",
-            "cidr: \"10.195.0.0/18\"",
-        )
-    });
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "10.195.0.0/18");
-    let message = assert_one_at(&d, "network/ippool", file, line);
-    assert!(
-        message.contains("outside the cluster's ipv4 pod range 10.194.128.0/18"),
-        "{message}"
-    );
-}
-
-#[test]
-fn ippool_overlapping_the_control_plane() {
-    // A pod range (and its pool) that swallows a control-plane host.
-    let (p, out, d) = broken(|p| {
-        replace(
-            p,
-            "values/eqiad/values.yaml",
-            "ipv4: \"10.67.128.0/18\"",
-            "ipv4: \"10.64.0.0/18\"",
-        );
-        replace(
-            p,
-            "values/eqiad/calico-values.yaml",
-            "cidr: \"10.67.128.0/18\"",
-            "cidr: \"10.64.0.0/18\"",
-        );
-    });
-    assert_exit(&out, 1);
-    let file = "values/eqiad/calico-values.yaml";
-    let line = line_of(p.path(), file, "10.64.0.0/18");
-    let found = with_rule(&d, "network/ippool");
-    assert!(!found.is_empty(), "{d:#?}");
-    for f in &found {
-        assert_eq!(f["file"], file);
-        assert_eq!(f["line"], line);
-    }
-    let messages: Vec<&str> = found.iter().filter_map(|f| f["message"].as_str()).collect();
-    assert!(
-        messages
-            .iter()
-            .any(|m| m.contains("control-plane CIDR 10.64.0.117/32")),
-        "{messages:#?}"
-    );
-}
-
-#[test]
-fn two_clusters_sharing_a_24() {
-    // staging-codfw's service range becomes staging-eqiad's.
-    let file = "values/staging-codfw/values.yaml";
-    let (p, out, d) = broken(|p| {
-        replace(
-            p,
-            file,
-            "ipv4: \"10.192.76.0/24\"",
-            "ipv4: \"10.64.76.0/24\"",
-        );
-    });
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "10.64.76.0/24");
-    let message = assert_one_at(&d, "network/fleet-overlap", file, line);
-    let other = line_of(
-        p.path(),
-        "values/staging-eqiad/values.yaml",
-        "10.64.76.0/24",
-    );
-    assert!(message.contains("`staging-eqiad`"), "{message}");
-    assert!(
-        message.contains(&format!("values/staging-eqiad/values.yaml:{other}")),
-        "{message}"
-    );
-}
-
-#[test]
-fn a_public_as_number() {
-    let file = "values/staging-eqiad/calico-values.yaml";
-    let (p, out, d) = broken(|p| replace(p, file, "asNumber: 64603", "asNumber: 3356"));
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "asNumber");
-    let message = assert_one_at(&d, "network/bgp", file, line);
-    assert!(
-        message.contains("3356") && message.contains("not a private"),
-        "{message}"
-    );
-}
-
-#[test]
-fn two_clusters_sharing_an_as_number() {
-    let file = "values/staging-codfw/calico-values.yaml";
-    let (p, out, d) = broken(|p| replace(p, file, "asNumber: 64604", "asNumber: 64602"));
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "asNumber");
-    let message = assert_one_at(&d, "network/bgp", file, line);
-    assert!(message.contains("cluster `codfw`"), "{message}");
-    assert!(
-        message.contains("values/codfw/calico-values.yaml:2"),
-        "{message}"
-    );
-}
-
-#[test]
-fn cluster_as_equal_to_the_peers_as() {
-    let file = "values/eqiad/calico-values.yaml";
-    let (p, out, d) = broken(|p| append(p, file, "PeerAS: 64601\n"));
-    assert_exit(&out, 1);
-    let line = line_of(p.path(), file, "asNumber");
-    let message = assert_one_at(&d, "network/bgp", file, line);
-    assert!(message.contains("also the AS of its BGP peer"), "{message}");
 }
 
 #[test]
@@ -354,27 +210,4 @@ fn yaml11_ambiguous_scalars_warn_once_per_file() {
     assert_eq!(found[0]["line"], line_of(p.path(), file, "kccTestFlag"));
     assert_eq!(found[1]["line"], line_of(p.path(), file, "kccTestMode"));
     assert!(found[1]["message"].as_str().unwrap().contains("493"));
-}
-
-#[test]
-fn human_output_points_at_the_values_line() {
-    let project = copy_project(&fleet_2023());
-    replace(
-        project.path(),
-        "values/eqiad/coredns-values.yaml",
-        "clusterIP: 10.64.72.3",
-        "clusterIP: 10.64.72.0",
-    );
-    let out = kcc(project.path(), &["check"]);
-    assert_exit(&out, 1);
-    let text = stdout(&out);
-    assert!(text.contains("error[network/coredns-ip]"), "{text}");
-    let line = line_of(
-        project.path(),
-        "values/eqiad/coredns-values.yaml",
-        "clusterIP: 10.64.72.0",
-    );
-    let at = format!("values/eqiad/coredns-values.yaml:{line}:3");
-    assert!(text.contains(&at), "{at} in {text}");
-    assert!(text.contains("network address"), "{text}");
 }
