@@ -249,7 +249,7 @@ fn ippool_overlapping_the_control_plane_ipv6_only() {
         "2001:db8:c:cabe::10/128",
     )]);
     let file = "values/v6/calico-values.yaml";
-    let m = c.one("network/ippool", file, "cidr:");
+    let m = c.one("network/ippool", file, "cidr: \"2001:db8:c:cabe::/64\"");
     assert_mentions(
         &m,
         &["overlaps the control-plane CIDR 2001:db8:c:cabe::10/128"],
@@ -420,6 +420,62 @@ fn a_bgp_peer_address_of_the_wrong_family() {
     let c = check_edited(&[(file, "ipv6: \"2001:db8:3::1\"", "ipv6: \"10.3.0.1\"")]);
     let m = c.one("network/bgp", file, "10.3.0.1");
     assert_mentions(&m, &["BGP peer `tor-c` (ipv6)", "is an ipv4 address"]);
+}
+
+#[test]
+fn an_ipv4_bgp_peer_in_the_ipv6_only_cluster() {
+    let file = "values/v6/calico-values.yaml";
+    let c = check_edited(&[(
+        file,
+        "    ipv6: \"2001:db8:3::1\"\n",
+        "    ipv6: \"2001:db8:3::1\"\n    ipv4: \"10.3.0.1\"\n",
+    )]);
+    let m = c.one("network/bgp", file, "10.3.0.1");
+    assert_mentions(
+        &m,
+        &[
+            "BGP peer `tor-c` (ipv4)",
+            "cluster `v6` has no ipv4 pod or service range",
+        ],
+    );
+}
+
+#[test]
+fn advertised_service_ips_outside_the_service_range_ipv6_only() {
+    let file = "values/v6/calico-values.yaml";
+    let c = check_edited(&[(
+        file,
+        "cidr: \"2001:db8:c:64::/116\"",
+        "cidr: \"2001:db8:c:65::/116\"",
+    )]);
+    let m = c.one("network/bgp", file, "2001:db8:c:65::/116");
+    assert_mentions(
+        &m,
+        &[
+            "serviceClusterIPs 2001:db8:c:65::/116",
+            "outside the cluster's service range 2001:db8:c:64::/116",
+        ],
+    );
+}
+
+#[test]
+fn advertised_service_ips_outside_the_service_range_dual_stack() {
+    let file = "values/dual-a/calico-values.yaml";
+    let c = check_edited(&[(file, "cidr: \"10.10.64.0/24\"", "cidr: \"10.10.0.0/16\"")]);
+    let m = c.one("network/bgp", file, "10.10.0.0/16");
+    assert_mentions(&m, &["outside the cluster's service range 10.10.64.0/24"]);
+}
+
+#[test]
+fn advertised_ipv4_service_ips_in_the_ipv6_only_cluster() {
+    let file = "values/v6/calico-values.yaml";
+    let c = check_edited(&[(
+        file,
+        "    - cidr: \"2001:db8:c:64::/116\"\n",
+        "    - cidr: \"2001:db8:c:64::/116\"\n    - cidr: \"10.30.64.0/24\"\n",
+    )]);
+    let m = c.one("network/bgp", file, "10.30.64.0/24");
+    assert_mentions(&m, &["the cluster has no ipv4 service range"]);
 }
 
 // Human output

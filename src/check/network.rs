@@ -205,6 +205,14 @@ impl Network {
         (network, problems)
     }
 
+    /// The address families the cluster has pod or service ranges of.
+    pub fn families(&self) -> Vec<Family> {
+        Family::ALL
+            .into_iter()
+            .filter(|f| self.service(*f).is_some() || self.pod(*f).is_some())
+            .collect()
+    }
+
     pub fn service(&self, family: Family) -> Option<&Range> {
         self.services.iter().find(|r| r.family() == family)
     }

@@ -1,16 +1,18 @@
 //! `network/bgp`: each cluster's calico BGP settings. The cluster's AS number
 //! (`BGPConfiguration.asNumber`) is private, differs from its peers' AS (`PeerAS`, or a
 //! peer's own `asNumber`) and from every other cluster's; every peer address parses and
-//! belongs to the family it is listed under.
+//! belongs to the family it is listed under, and to a family the cluster has ranges of (an
+//! IPv6-only cluster has no use for an IPv4 peer); the service ranges calico advertises
+//! (`serviceClusterIPs`) lie inside the cluster's service ranges.
 //!
 //! Read from the merged values of the calico release (the chart renders them as given),
 //! so each finding points at the line that set it.
 
 use std::net::IpAddr;
 
-use super::{place, releases_of_chart};
+use super::{place, releases_of_chart, trace_value};
 use crate::check::ClusterView;
-use crate::check::network::Family;
+use crate::check::network::{Family, Network, parse_cidr};
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
 use crate::source::Origin;
@@ -52,6 +54,8 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     let cluster = &view.cluster.name;
     for release in releases_of_chart(fleet, view, "calico") {
         let values = &release.values;
+        let (network, _) = Network::from_values(values);
+        out.extend(advertised_service_ranges(release, &network, cluster));
         let own = match cluster_asn(values) {
             Some((Ok(asn), origin)) => {
                 if !is_private_asn(asn) {
@@ -140,12 +144,90 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
                         node.type_name()
                     )),
                 };
+                let problem = problem.or_else(|| {
+                    let families = network.families();
+                    (!families.is_empty() && !families.contains(&family)).then(|| {
+                        format!(
+                            "cluster `{cluster}` has no {family} pod or service range (network.podCIDRs / network.serviceCIDRs), so an {family} peer carries none of its routes"
+                        )
+                    })
+                });
                 if let Some(problem) = problem {
                     out.push(
                         Diagnostic::error(RULE, format!("BGP peer `{name}` ({family}): {problem}"))
                             .at(node.origin.as_ref()),
                     );
                 }
+            }
+        }
+    }
+    out
+}
+
+/// The `serviceClusterIPs` of the rendered BGPConfigurations: each lies inside a service
+/// range of the cluster, else calico would announce addresses the cluster does not own.
+fn advertised_service_ranges(
+    release: &crate::render::ReleaseRender,
+    network: &Network,
+    cluster: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if network.services.is_empty() {
+        return out;
+    }
+    let configs = release
+        .objects
+        .iter()
+        .filter(|o| o.id.kind == "BGPConfiguration" && o.id.group() == "crd.projectcalico.org");
+    for object in configs {
+        let Some(items) = object
+            .body
+            .lookup(["spec", "serviceClusterIPs"])
+            .and_then(Node::as_seq)
+        else {
+            continue;
+        };
+        let written = release
+            .values
+            .lookup(["BGPConfiguration", "serviceClusterIPs"])
+            .and_then(Node::as_seq);
+        for (i, item) in items.iter().enumerate() {
+            let Some(text) = item.get("cidr").and_then(Node::as_str) else {
+                continue;
+            };
+            // The values line that wrote this entry, if the chart passed the list through.
+            let origin = written
+                .and_then(|w| w.get(i))
+                .and_then(|w| w.get("cidr"))
+                .filter(|w| w.as_str() == Some(text))
+                .and_then(|w| w.origin.as_ref())
+                .or_else(|| trace_value(&release.values, text))
+                .or(object.origin.as_ref());
+            let problem = match parse_cidr(text) {
+                Err(e) => Some(format!(": {e}")),
+                Ok(net) => match network.service(Family::of_net(&net)) {
+                    Some(range) if range.net.contains(&net) => None,
+                    Some(range) => Some(format!(
+                        ", outside the cluster's {}",
+                        range.describe()
+                    )),
+                    None => Some(format!(
+                        ", but the cluster has no {} service range",
+                        Family::of_net(&net)
+                    )),
+                },
+            };
+            if let Some(problem) = problem {
+                out.push(
+                    Diagnostic::error(
+                        RULE,
+                        format!(
+                            "BGPConfiguration `{}` of cluster `{cluster}` advertises serviceClusterIPs {text}{problem}",
+                            object.id.name
+                        ),
+                    )
+                    .at(origin),
+                );
             }
         }
     }

@@ -71,7 +71,7 @@ fn coredns_ip(fleet: &Fleet, view: &ClusterView, network: &Network) -> Vec<Diagn
                     format!("CoreDNS service clusterIP {ip} of cluster `{cluster}` {problem}"),
                 )
                 .at(origin)
-                .note(format!("the service range: {}", range.describe()));
+                .note(format!("the cluster's {}", range.describe()));
                 if let Some(third) = nth_host(&range.net, 3) {
                     d = d.note(format!(
                         "the fleet's convention is the range's third address: {third}"
@@ -122,7 +122,7 @@ fn ippools(view: &ClusterView, network: &Network) -> Vec<Diagnostic> {
                 ))),
                 Some(range) if !range.net.contains(&pool) => out.push(
                     error(format!("{pool} is outside the cluster's {family} pod range {}", range.net))
-                        .note(format!("the pod range: {}", range.describe())),
+                        .note(format!("the cluster's {}", range.describe())),
                 ),
                 Some(_) => {}
             }
