@@ -10,16 +10,6 @@ use std::process::Output;
 use common::*;
 use serde_json::Value;
 
-/// `kcc check --format json` on a project: its exit and one JSON object per diagnostic.
-fn check_json(project: &Path) -> (Output, Vec<Value>) {
-    let out = kcc(project, &["check", "--format", "json"]);
-    let diagnostics = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (out, diagnostics)
-}
-
 /// A copy of the repository with `edit` applied, checked.
 fn broken(edit: impl FnOnce(&Path)) -> (tempfile::TempDir, Output, Vec<Value>) {
     let project = copy_project(&fleet_2023());
@@ -41,20 +31,6 @@ fn append(root: &Path, file: &str, text: &str) {
         old.push('\n');
     }
     write(&path, &(old + text));
-}
-
-/// The 1-based line of the repository file `file` holding `needle` (once).
-#[track_caller]
-fn line_of(root: &Path, file: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap();
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "`{needle}` in {file}: {lines:?}");
-    lines[0] as u64
 }
 
 fn with_rule<'a>(diagnostics: &'a [Value], rule: &str) -> Vec<&'a Value> {

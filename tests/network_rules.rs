@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 
 use common::*;
@@ -18,16 +17,6 @@ struct Checked {
     project: tempfile::TempDir,
     out: Output,
     diagnostics: Vec<Value>,
-}
-
-/// `kcc check --format json` on `project`.
-fn check_json(project: &Path) -> (Output, Vec<Value>) {
-    let out = kcc(project, &["check", "--format", "json"]);
-    let diagnostics = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
-    (out, diagnostics)
 }
 
 /// A copy of the fixture with every `(file, from, to)` edit applied (each must match once),
@@ -44,20 +33,6 @@ fn check_edited(edits: &[(&str, &str, &str)]) -> Checked {
         out,
         diagnostics,
     }
-}
-
-/// The 1-based line of `file` in `root` holding `needle` (exactly once).
-#[track_caller]
-fn line_of(root: &Path, file: &str, needle: &str) -> u64 {
-    let text = std::fs::read_to_string(root.join(file)).unwrap();
-    let lines: Vec<usize> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
-        .collect();
-    assert_eq!(lines.len(), 1, "`{needle}` in {file}: {lines:?}");
-    lines[0] as u64
 }
 
 impl Checked {

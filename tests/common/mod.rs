@@ -118,3 +118,28 @@ pub fn objects_by_id(name: &str, text: &str) -> std::collections::BTreeMap<Ident
     }
     out
 }
+
+/// `kcc check --format json` on a project: its exit and one JSON object per diagnostic.
+pub fn check_json(project: &Path) -> (Output, Vec<serde_json::Value>) {
+    let out = kcc(project, &["check", "--format", "json"]);
+    let diagnostics = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    (out, diagnostics)
+}
+
+/// The 1-based line of `file` (relative to `root`) holding `needle`, which must occur on
+/// exactly one line.
+#[track_caller]
+pub fn line_of(root: &Path, file: &str, needle: &str) -> u64 {
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(lines.len(), 1, "`{needle}` in {file}: {lines:?}");
+    lines[0] as u64
+}
