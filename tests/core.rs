@@ -148,3 +148,35 @@ fn unknown_names_are_usage_errors() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("no cluster `gamma`"));
 }
+
+#[test]
+fn charts_may_live_outside_the_project() {
+    // Two fleets sharing one charts directory, as examples/ipv6-only shares the repository's.
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleets/demo");
+    copy_dir(&fixture("demo"), &fleet);
+    std::fs::rename(fleet.join("charts"), dir.path().join("charts")).unwrap();
+    let expected = stdout(&kcc(&fixture("demo"), &["render"]));
+    let kcc_yaml = fleet.join("kcc.yaml");
+    edit_file(
+        &kcc_yaml,
+        "clusters:\n",
+        "charts: ../../charts/\nclusters:\n",
+    );
+    let out = kcc(&fleet, &["render"]);
+    assert_exit(&out, 0);
+    assert_eq!(stdout(&out), expected);
+    // Messages name chart files as kcc.yaml reaches them.
+    edit_file(
+        &dir.path().join("charts/web/templates/deployment.yaml"),
+        "values.replicas",
+        "values.replicsa",
+    );
+    let out = kcc(&fleet, &["render"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("../../charts/web/templates/deployment.yaml:9:"),
+        "{err}"
+    );
+}

@@ -207,10 +207,7 @@ fn advertised_service_ranges(
                 Err(e) => Some(format!(": {e}")),
                 Ok(net) => match network.service(Family::of_net(&net)) {
                     Some(range) if range.net.contains(&net) => None,
-                    Some(range) => Some(format!(
-                        ", outside the cluster's {}",
-                        range.describe()
-                    )),
+                    Some(range) => Some(format!(", outside the cluster's {}", range.describe())),
                     None => Some(format!(
                         ", but the cluster has no {} service range",
                         Family::of_net(&net)
