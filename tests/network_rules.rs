@@ -485,3 +485,82 @@ fn human_output_points_at_the_values_line() {
         ],
     );
 }
+
+// network/missing
+
+/// The `network/missing` diagnostics of a checked copy: (file, line, message).
+fn missing(c: &Checked) -> Vec<(String, u64, String)> {
+    c.with_rule("network/missing")
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap().to_string(),
+                d["line"].as_u64().unwrap(),
+                d["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_cluster_without_network_ranges() {
+    let file = "values/v6/values.yaml";
+    let c = check_edited(&[(
+        file,
+        "network:\n  serviceCIDRs:\n    ipv6: \"2001:db8:c:64::/116\"\n  podCIDRs:\n    ipv6: \"2001:db8:c:cabe::/64\"\n",
+        "",
+    )]);
+    assert_exit(&c.out, 1);
+    let found = missing(&c);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    for ((f, line, message), key) in found.iter().zip(["serviceCIDRs", "podCIDRs"]) {
+        assert_eq!((f.as_str(), *line), (file, 1));
+        assert_mentions(message, &["cluster `v6`", &format!("`network.{key}`")]);
+    }
+}
+
+#[test]
+fn a_calico_cluster_without_as_number_or_pools() {
+    let file = "values/v6/calico-values.yaml";
+    let c = check_edited(&[
+        (file, "  asNumber: 64603\n", ""),
+        (
+            file,
+            "IPPools:\n  ipv6:\n    cidr: \"2001:db8:c:cabe::/64\"\n",
+            "",
+        ),
+    ]);
+    assert_exit(&c.out, 1);
+    let found = missing(&c);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found.iter().all(|(f, line, _)| f == file && *line == 1));
+    assert_mentions(&found[0].2, &["`BGPConfiguration.asNumber`"]);
+    assert_mentions(&found[1].2, &["`IPPools`"]);
+}
+
+#[test]
+fn a_new_cluster_with_no_values_points_at_its_kcc_yaml_entry() {
+    // Only the CoreDNS address, which the chart cannot render without.
+    let project = copy_project(&fixture("net"));
+    edit_file(
+        &project.path().join("kcc.yaml"),
+        "releases:\n",
+        "  - name: fresh\n    group: lab\n    kubernetesVersion: \"1.23\"\n    toggles: []\nreleases:\n",
+    );
+    write(
+        &project.path().join("values/fresh/coredns-values.yaml"),
+        "service:\n  clusterIP: \"10.40.64.3\"\n",
+    );
+    let (out, diagnostics) = check_json(project.path());
+    let c = Checked {
+        project,
+        out,
+        diagnostics,
+    };
+    assert_exit(&c.out, 1);
+    let found = missing(&c);
+    let line = c.line_of("kcc.yaml", "name: fresh");
+    assert_eq!(found.len(), 4, "{found:#?}");
+    assert!(found.iter().all(|(f, l, _)| f == "kcc.yaml" && *l == line));
+    assert_mentions(&found[0].2, &["in values/fresh/values.yaml"]);
+}

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | network.rs | `network/cidr`, `network/coredns-ip`, `network/ippool`, `network/fleet-overlap` |
 //! | bgp.rs | `network/bgp` |
+//! | required.rs | `network/missing` |
 //! | objects.rs | `objects/duplicate`, `objects/namespace` |
 //! | rbac.rs | `rbac/role-ref` |
 //! | psp.rs | `psp/use` |
@@ -19,6 +20,7 @@ mod objects;
 mod psp;
 mod rbac;
 mod releases;
+mod required;
 mod yaml;
 
 use super::{ClusterView, trace_value};
@@ -31,6 +33,7 @@ use crate::yaml::Node;
 /// Rules about one cluster.
 pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     let mut d = network::cluster(fleet, view);
+    d.extend(required::cluster(fleet, view));
     d.extend(bgp::cluster(fleet, view));
     d.extend(objects::cluster(fleet, view));
     d.extend(rbac::role_refs(fleet, view));
