@@ -10,6 +10,7 @@
 //! | psp.rs | `psp/use` |
 //! | releases.rs | `releases/needs` |
 //! | yaml.rs | `yaml/ambiguous` (warning) |
+//! | unread.rs | `values/unread`, `values/missing-group` |
 //!
 //! A diagnostic points at the values line to fix where one set the offending value, else
 //! at the rendered object.
@@ -21,6 +22,7 @@ mod psp;
 mod rbac;
 mod releases;
 mod required;
+mod unread;
 mod yaml;
 
 use super::{ClusterView, trace_value};
@@ -47,6 +49,7 @@ pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
     let mut d = network::fleet_overlap(views);
     d.extend(bgp::fleet_unique(fleet, views));
     d.extend(yaml::ambiguous(&fleet.project));
+    d.extend(unread::check(&fleet.project));
     d
 }
 

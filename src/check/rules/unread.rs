@@ -1,0 +1,125 @@
+//! `values/unread`: a values file that no layer of any cluster × release reads — a
+//! misnamed file (`calico.yaml` for `calico-values.yaml`), a release or cluster that does not
+//! exist — would otherwise be ignored without a word. `values/missing-group`: a cluster
+//! whose group has no `values/<group>.yaml` (most often a misspelt group).
+//!
+//! The files kcc reads are those of the layer plan (see `render`): `values/common.yaml`,
+//! the releases' extra layers, `values/<group>.yaml`, `values/<cluster>/values.yaml` and
+//! `values/<cluster>/<release>-values.yaml`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::diagnostic::Diagnostic;
+use crate::project::Project;
+use crate::source::{Origin, SourceFile};
+
+/// The values files the layer plan of `project` may read, as project-relative paths.
+fn readable(project: &Project) -> BTreeSet<String> {
+    let mut files = BTreeSet::from(["values/common.yaml".to_string()]);
+    for release in &project.releases {
+        files.extend(release.values.iter().cloned());
+    }
+    for cluster in &project.clusters {
+        files.insert(format!("values/{}.yaml", cluster.group));
+        files.insert(format!("values/{}/values.yaml", cluster.name));
+        for release in &project.releases {
+            files.insert(format!(
+                "values/{}/{}-values.yaml",
+                cluster.name, release.name
+            ));
+        }
+    }
+    files
+}
+
+/// Every `*.yaml`/`*.yml` file under `dir`, as `prefix/...` paths, sorted.
+fn yaml_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let shown = format!("{prefix}/{name}");
+        if path.is_dir() {
+            yaml_files(&path, &shown, out);
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            out.push(shown);
+        }
+    }
+}
+
+/// The readable file `file` was most likely meant to be: `<dir>/<name>-values.yaml` for a
+/// `<dir>/<name>.yaml` (the suffix forgotten), else the closest in spelling, if close.
+fn closest<'a>(file: &str, readable: &'a BTreeSet<String>) -> Option<&'a str> {
+    let stem = file.trim_end_matches(".yaml").trim_end_matches(".yml");
+    if let Some(hit) = readable.get(&format!("{stem}-values.yaml")) {
+        return Some(hit);
+    }
+    readable
+        .iter()
+        .map(|candidate| {
+            (
+                strsim::normalized_damerau_levenshtein(file, candidate),
+                candidate,
+            )
+        })
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.as_str())
+}
+
+/// Diagnostics for the values files of `project` that nothing reads, and for groups with
+/// no values file.
+pub fn check(project: &Project) -> Vec<Diagnostic> {
+    let readable = readable(project);
+    let mut present = Vec::new();
+    yaml_files(&project.root.join("values"), "values", &mut present);
+    let mut out = Vec::new();
+    for file in present.iter().filter(|f| !readable.contains(*f)) {
+        let text = std::fs::read_to_string(project.root.join(file)).unwrap_or_default();
+        let origin = Origin::new(&SourceFile::new(file.as_str(), text), 1, 1);
+        let mut d = Diagnostic::error(
+            "values/unread",
+            format!("{file} is not read by any release of any cluster"),
+        )
+        .at(Some(&origin));
+        d = match closest(file, &readable) {
+            Some(near) => d.note(format!("did you mean {near}?")),
+            None => d,
+        };
+        out.push(d.note(
+            "kcc reads values/common.yaml, values/<group>.yaml, values/<cluster>/values.yaml, values/<cluster>/<release>-values.yaml and the releases' extra `values` in kcc.yaml",
+        ));
+    }
+    let mut groups_seen = BTreeSet::new();
+    for cluster in &project.clusters {
+        let file = format!("values/{}.yaml", cluster.group);
+        if !groups_seen.insert(cluster.group.as_str()) || present.contains(&file) {
+            continue;
+        }
+        let mut d = Diagnostic::error(
+            "values/missing-group",
+            format!(
+                "cluster `{}` is in group `{}`, which has no values file {file}",
+                cluster.name, cluster.group
+            ),
+        )
+        .at(Some(&cluster.origin));
+        let groups: BTreeSet<&str> = project.clusters.iter().map(|c| c.group.as_str()).collect();
+        let near = groups
+            .iter()
+            .filter(|g| **g != cluster.group && present.contains(&format!("values/{g}.yaml")))
+            .find(|g| strsim::damerau_levenshtein(g, &cluster.group) <= 2);
+        if let Some(near) = near {
+            d = d.note(format!("did you mean group `{near}`?"));
+        }
+        out.push(d.note(format!(
+            "create {file} (it may be empty) if the group really is new"
+        )));
+    }
+    out
+}

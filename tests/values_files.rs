@@ -1,0 +1,78 @@
+//! Values files nothing reads and groups without a values file: errors at the file (or the
+//! cluster's kcc.yaml entry) with a suggestion, instead of being ignored.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn with_rule<'a>(diagnostics: &'a [Value], rule: &str) -> Vec<&'a Value> {
+    diagnostics.iter().filter(|d| d["rule"] == rule).collect()
+}
+
+#[test]
+fn the_demo_fleet_reads_every_values_file() {
+    let (_, diagnostics) = check_json(&fixture("demo"));
+    assert!(with_rule(&diagnostics, "values/unread").is_empty());
+    assert!(with_rule(&diagnostics, "values/missing-group").is_empty());
+}
+
+#[test]
+fn a_misnamed_release_values_file_is_an_error_with_a_suggestion() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    std::fs::rename(
+        p.join("values/alpha/web-values.yaml"),
+        p.join("values/alpha/web.yaml"),
+    )
+    .unwrap();
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/unread");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], "values/alpha/web.yaml");
+    assert_eq!(found[0]["line"], 1);
+    let notes = found[0]["notes"].to_string();
+    assert!(
+        notes.contains("did you mean values/alpha/web-values.yaml?"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn values_of_an_unknown_cluster_are_an_error() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    write(&p.join("values/alpah/values.yaml"), "replicas: 3\n");
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/unread");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], "values/alpah/values.yaml");
+    let notes = found[0]["notes"].to_string();
+    assert!(
+        notes.contains("did you mean values/alpha/values.yaml?"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_group_without_a_values_file_is_an_error_at_the_cluster() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    edit_file(
+        &p.join("kcc.yaml"),
+        "  - name: beta\n    group: east\n",
+        "  - name: beta\n    group: eats\n",
+    );
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/missing-group");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], "kcc.yaml");
+    assert_eq!(found[0]["line"], line_of(p, "kcc.yaml", "name: beta"));
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(message.contains("values/eats.yaml"), "{message}");
+    let notes = found[0]["notes"].to_string();
+    assert!(notes.contains("did you mean group `east`?"), "{notes}");
+}
