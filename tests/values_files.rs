@@ -76,3 +76,41 @@ fn a_group_without_a_values_file_is_an_error_at_the_cluster() {
     let notes = found[0]["notes"].to_string();
     assert!(notes.contains("did you mean group `east`?"), "{notes}");
 }
+
+#[test]
+fn a_misspelt_key_in_a_release_values_file_is_an_error_with_a_suggestion() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    let file = "values/alpha/web-values.yaml";
+    edit_file(&p.join(file), "replicas: 3\n", "replicsa: 3\n");
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/unknown-key");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], file);
+    assert_eq!(found[0]["line"], line_of(p, file, "replicsa"));
+    let notes = found[0]["notes"].to_string();
+    assert!(notes.contains("did you mean `replicas`?"), "{notes}");
+}
+
+#[test]
+fn keys_read_only_by_a_template_are_known() {
+    // `serviceCIDR` is in no defaults or schema, but service.yaml reads it.
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    let file = "values/alpha/web-values.yaml";
+    edit_file(
+        &p.join(file),
+        "replicas: 3\n",
+        "replicas: 3\nserviceCIDR: 10.0.0.0/24\n",
+    );
+    let (_, diagnostics) = check_json(p);
+    assert!(with_rule(&diagnostics, "values/unknown-key").is_empty());
+    // Shared layers may hold keys of other releases: not reported.
+    write(
+        &p.join("values/alpha/values.yaml"),
+        "istio: {enabled: true}\n",
+    );
+    let (_, diagnostics) = check_json(p);
+    assert!(with_rule(&diagnostics, "values/unknown-key").is_empty());
+}

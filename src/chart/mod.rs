@@ -4,7 +4,7 @@ mod convert;
 mod env;
 mod network;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,6 +32,9 @@ pub struct Chart {
     pub crd_objects: Vec<Object>,
     /// Templates to render (names relative to the chart root), in path order.
     pub templates: Vec<String>,
+    /// The top-level values keys the chart knows: its defaults', its schema's `properties`
+    /// and those its templates read (`values.<key>`).
+    pub value_keys: BTreeSet<String>,
     /// Every text file of the chart, by path relative to the chart root.
     files: BTreeMap<String, Arc<SourceFile>>,
     env: Environment<'static>,
@@ -135,6 +138,7 @@ impl Chart {
                 templates.push(key.clone());
             }
         }
+        let value_keys = value_keys(&defaults, schema.as_deref(), &env, &files);
         Ok(Chart {
             name: chart_name,
             version,
@@ -143,6 +147,7 @@ impl Chart {
             schema,
             crd_objects,
             templates,
+            value_keys,
             files,
             env,
         })
@@ -167,6 +172,40 @@ impl Chart {
         }
         Ok(rendered)
     }
+}
+
+/// The top-level values keys a chart knows (see [`Chart::value_keys`]).
+fn value_keys(
+    defaults: &Layer,
+    schema: Option<&SourceFile>,
+    env: &Environment<'static>,
+    files: &BTreeMap<String, Arc<SourceFile>>,
+) -> BTreeSet<String> {
+    let mut keys: BTreeSet<String> = defaults
+        .root
+        .as_map()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    // A schema that does not parse is reported by the values schema check.
+    if let Some(properties) = schema
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.text).ok())
+        .as_ref()
+        .and_then(|s| s.get("properties"))
+        .and_then(serde_json::Value::as_object)
+    {
+        keys.extend(properties.keys().cloned());
+    }
+    for name in files.keys().filter(|k| k.starts_with("templates/")) {
+        let Ok(template) = env.get_template(name) else {
+            continue;
+        };
+        for variable in template.undeclared_variables(true) {
+            if let Some(path) = variable.strip_prefix("values.") {
+                keys.insert(path.split('.').next().unwrap_or(path).to_string());
+            }
+        }
+    }
+    keys
 }
 
 /// A template error as a diagnostic at the template file and line.

@@ -11,6 +11,7 @@
 //! | releases.rs | `releases/needs` |
 //! | yaml.rs | `yaml/ambiguous` (warning) |
 //! | unread.rs | `values/unread`, `values/missing-group` |
+//! | unknown_keys.rs | `values/unknown-key` |
 //!
 //! A diagnostic points at the values line to fix where one set the offending value, else
 //! at the rendered object.
@@ -22,6 +23,7 @@ mod psp;
 mod rbac;
 mod releases;
 mod required;
+mod unknown_keys;
 mod unread;
 mod yaml;
 
@@ -50,6 +52,7 @@ pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
     d.extend(bgp::fleet_unique(fleet, views));
     d.extend(yaml::ambiguous(&fleet.project));
     d.extend(unread::check(&fleet.project));
+    d.extend(unknown_keys::check(fleet));
     d
 }
 
