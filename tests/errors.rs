@@ -185,3 +185,22 @@ fn missing_project_is_exit_2() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("kcc.yaml"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_schema_with_a_json_syntax_error_is_reported_at_its_line() {
+    let (_p, out) = broken(|p| {
+        write(
+            &p.join("charts/web/values.schema.json"),
+            "{\n  \"type\": \"object\"\n  \"properties\": {}\n}\n",
+        );
+    });
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("charts/web/values.schema.json is not valid JSON"),
+        "{err}"
+    );
+    assert!(err.contains("charts/web/values.schema.json:3:3"), "{err}");
+    // Once, not once per cluster × release.
+    assert_eq!(err.matches("is not valid JSON").count(), 1, "{err}");
+}

@@ -23,13 +23,23 @@ pub fn validate(
     let validator = match schema::values_validator(&chart.name, &schema_file.text) {
         Ok(v) => v,
         Err(e) => {
-            return vec![
-                Diagnostic::error(
-                    "values/schema",
-                    format!("{} is not a usable JSON Schema: {e}", schema_file.path),
-                )
-                .at(Some(&Origin::new(schema_file, 1, 1))),
-            ];
+            // A JSON syntax error points at its line and column; other problems at the top.
+            let (message, origin) =
+                match serde_json::from_str::<serde_json::Value>(&schema_file.text) {
+                    Err(syntax) if syntax.line() > 0 => (
+                        format!(
+                            "{} is not valid JSON: {}",
+                            schema_file.path,
+                            json_error_text(&syntax)
+                        ),
+                        Origin::new(schema_file, syntax.line(), syntax.column().max(1)),
+                    ),
+                    _ => (
+                        format!("{} is not a usable JSON Schema: {e}", schema_file.path),
+                        Origin::new(schema_file, 1, 1),
+                    ),
+                };
+            return vec![Diagnostic::error("values/schema", message).at(Some(&origin))];
         }
     };
     let instance = values.to_json();
@@ -57,6 +67,15 @@ pub fn validate(
             ))
         })
         .collect()
+}
+
+/// serde_json's message without its trailing " at line L column C" (the origin says it).
+fn json_error_text(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
 }
 
 /// True if `node` or anything under it was set by one of `files`.
