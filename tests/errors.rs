@@ -26,6 +26,12 @@ fn misspelt_value_in_a_template_names_template_and_line() {
         "{err}"
     );
     assert!(err.contains("replicas: {{ values.replicsa }}"), "{err}");
+    // Like helm, the message names the missing key; kcc also suggests the close one.
+    assert!(
+        err.contains("map has no entry for key \"replicsa\" (in `values`)"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `replicas`?"), "{err}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod convert;
 mod env;
 mod network;
+mod undefined;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -132,7 +133,7 @@ impl Chart {
                 continue;
             }
             env.add_template_owned(key.clone(), file.text.clone())
-                .map_err(|e| template_error(&e, &files))?;
+                .map_err(|e| template_error(&e, &files, None))?;
             let base = key.trim_start_matches("templates/");
             if !base.starts_with('_') && (base.ends_with(".yaml") || base.ends_with(".yml")) {
                 templates.push(key.clone());
@@ -160,10 +161,10 @@ impl Chart {
             let template = self
                 .env
                 .get_template(key)
-                .map_err(|e| template_error(&e, &self.files))?;
+                .map_err(|e| template_error(&e, &self.files, Some(context)))?;
             let text = template
                 .render(context)
-                .map_err(|e| template_error(&e, &self.files))?;
+                .map_err(|e| template_error(&e, &self.files, Some(context)))?;
             let source = format!("{}/{key}", self.name);
             rendered.push(RenderedFile {
                 file: SourceFile::new(format!("{source} (rendered)"), text),
@@ -209,7 +210,12 @@ fn value_keys(
 }
 
 /// A template error as a diagnostic at the template file and line.
-fn template_error(err: &minijinja::Error, files: &BTreeMap<String, Arc<SourceFile>>) -> Diagnostic {
+/// `context`, when given, lets an undefined value name its missing key.
+fn template_error(
+    err: &minijinja::Error,
+    files: &BTreeMap<String, Arc<SourceFile>>,
+    context: Option<&Mj>,
+) -> Diagnostic {
     let rule = match err.kind() {
         minijinja::ErrorKind::SyntaxError => "template/syntax",
         minijinja::ErrorKind::UndefinedError => "template/undefined",
@@ -244,7 +250,21 @@ fn template_error(err: &minijinja::Error, files: &BTreeMap<String, Arc<SourceFil
         }
         _ => None,
     };
+    // An undefined value: name the missing key (and a close one), as helm does.
+    let mut suggestion = None;
+    if err.kind() == minijinja::ErrorKind::UndefinedError
+        && let (Some(file), Some(range), Some(context)) =
+            (err.name().and_then(|n| files.get(n)), err.range(), context)
+        && let Some(expression) = file.text.get(range)
+        && let Some((what, near)) = undefined::explain(expression, context)
+    {
+        message = format!("undefined value: {what}");
+        suggestion = near;
+    }
     let mut d = Diagnostic::error(rule, message).at(origin.as_ref());
+    if let Some(near) = suggestion {
+        d = d.note(format!("did you mean `{near}`?"));
+    }
     if origin.is_none()
         && let Some(name) = err.name()
     {
