@@ -44,8 +44,17 @@ impl Diagnostic {
         }
     }
 
+    /// Where the diagnostic points. A position in rendered output is moved to the template
+    /// line that wrote it, when kcc can tell which one.
     pub fn at(mut self, origin: Option<&Origin>) -> Diagnostic {
-        self.origin = origin.cloned();
+        match origin.map(|o| (o, o.in_template())) {
+            Some((rendered, Some(template))) => {
+                self.origin = Some(template);
+                self.notes
+                    .push(format!("line {} of the rendered output", rendered.line));
+            }
+            _ => self.origin = origin.cloned(),
+        }
         self
     }
 

@@ -19,6 +19,7 @@ pub mod project;
 pub mod render;
 pub mod schema;
 pub mod source;
+pub mod template_lines;
 pub mod values;
 pub mod yaml;
 

@@ -11,6 +11,9 @@ pub struct SourceFile {
     pub text: String,
     /// Holds secrets (the private overlay): diagnostics name its lines but never quote them.
     pub private: bool,
+    /// For rendered output: the template it was rendered from, so that a position in the
+    /// output can be reported at the template line that wrote it.
+    pub template: Option<Arc<SourceFile>>,
 }
 
 impl SourceFile {
@@ -19,6 +22,21 @@ impl SourceFile {
             path: path.into(),
             text: text.into(),
             private: false,
+            template: None,
+        })
+    }
+
+    /// The output of rendering `template`.
+    pub fn rendered(
+        path: impl Into<String>,
+        text: impl Into<String>,
+        template: &Arc<SourceFile>,
+    ) -> Arc<SourceFile> {
+        Arc::new(SourceFile {
+            path: path.into(),
+            text: text.into(),
+            private: false,
+            template: Some(Arc::clone(template)),
         })
     }
 
@@ -28,6 +46,7 @@ impl SourceFile {
             path: path.into(),
             text: text.into(),
             private: true,
+            template: None,
         })
     }
 
@@ -69,6 +88,21 @@ impl Origin {
             line,
             col,
         }
+    }
+}
+
+impl Origin {
+    /// For a position in rendered output, the position in its template that wrote it (if
+    /// the texts align there).
+    pub fn in_template(&self) -> Option<Origin> {
+        let template = self.file.template.as_ref()?;
+        let (line, col) = crate::template_lines::template_position(
+            &template.text,
+            &self.file.text,
+            self.line,
+            self.col,
+        )?;
+        Some(Origin::new(template, line, col))
     }
 }
 

@@ -210,3 +210,28 @@ fn a_schema_with_a_json_syntax_error_is_reported_at_its_line() {
     // Once, not once per cluster × release.
     assert_eq!(err.matches("is not valid JSON").count(), 1, "{err}");
 }
+
+#[test]
+fn an_error_in_a_rendered_object_points_at_the_template_line() {
+    let project = copy_project(&fixture("demo"));
+    let template = "charts/web/templates/deployment.yaml";
+    edit_file(
+        &project.path().join(template),
+        "            - containerPort: {{ port }}\n",
+        "            - containerPort: {{ port }}\n              portName: p{{ port }}\n",
+    );
+    let (out, diagnostics) = check_json(project.path());
+    assert_exit(&out, 1);
+    let found: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d["rule"] == "schema/kubernetes")
+        .collect();
+    assert!(!found.is_empty(), "{diagnostics:#?}");
+    let line = line_of(project.path(), template, "portName:");
+    for d in found {
+        assert_eq!(d["file"], template, "{d:#}");
+        assert_eq!(d["line"], line, "{d:#}");
+        assert_eq!(d["column"], 15, "{d:#}");
+        assert!(d["message"].as_str().unwrap().contains("portName"), "{d:#}");
+    }
+}

@@ -167,7 +167,7 @@ impl Chart {
                 .map_err(|e| template_error(&e, &self.files, Some(context)))?;
             let source = format!("{}/{key}", self.name);
             rendered.push(RenderedFile {
-                file: SourceFile::new(format!("{source} (rendered)"), text),
+                file: SourceFile::rendered(format!("{source} (rendered)"), text, &self.files[key]),
                 source,
             });
         }
