@@ -296,6 +296,18 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     let clusters_node = top.opt("clusters");
     let releases_node = top.opt("releases");
     let private_fixture = top.opt_string("privateFixture")?;
+    if let Some(dir) = &private_fixture
+        && !root.join(dir).is_dir()
+    {
+        // Without it every secret-bearing object would render without its values, and
+        // the mistake would show only as golden drift.
+        return Err(Diagnostic::error(
+            "project/private-fixture",
+            format!("privateFixture `{dir}` is not a directory"),
+        )
+        .at(top.map.get("privateFixture").and_then(|n| n.origin.as_ref()))
+        .note("the fixture private overlay: <dir>/<release>-values.yaml and <dir>/<cluster>/<release>-values.yaml"));
+    }
     let helm_defaults = top.opt("helmDefaults").cloned();
     let charts_dir = top
         .opt_string("charts")?

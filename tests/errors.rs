@@ -235,3 +235,22 @@ fn an_error_in_a_rendered_object_points_at_the_template_line() {
         assert!(d["message"].as_str().unwrap().contains("portName"), "{d:#}");
     }
 }
+
+#[test]
+fn a_missing_private_fixture_directory_is_an_error_at_its_line() {
+    let (p, out) = broken(|p| {
+        edit_file(
+            &p.join("kcc.yaml"),
+            "clusters:\n",
+            "privateFixture: fixtures/nowhere\nclusters:\n",
+        );
+    });
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("privateFixture `fixtures/nowhere` is not a directory"),
+        "{err}"
+    );
+    let line = line_of(p.path(), "kcc.yaml", "privateFixture:");
+    assert!(err.contains(&format!("kcc.yaml:{line}:1")), "{err}");
+}
