@@ -74,7 +74,10 @@ fn a_group_without_a_values_file_is_an_error_at_the_cluster() {
     let message = found[0]["message"].as_str().unwrap();
     assert!(message.contains("values/eats.yaml"), "{message}");
     let notes = found[0]["notes"].to_string();
-    assert!(notes.contains("did you mean group `east`?"), "{notes}");
+    assert!(
+        notes.contains("did you mean group `east` (values/east.yaml)?"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -113,4 +116,25 @@ fn keys_read_only_by_a_template_are_known() {
     );
     let (_, diagnostics) = check_json(p);
     assert!(with_rule(&diagnostics, "values/unknown-key").is_empty());
+}
+
+#[test]
+fn a_missing_group_is_reported_without_follow_on_noise() {
+    let project = copy_project(&fixture("net"));
+    let p = project.path();
+    edit_file(&p.join("kcc.yaml"), "group: v6lab", "group: v6lba");
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let rules: std::collections::BTreeSet<&str> = diagnostics
+        .iter()
+        .map(|d| d["rule"].as_str().unwrap())
+        .collect();
+    // The cluster's own checks wait for its group; drift still shows what changed.
+    assert!(
+        rules
+            .iter()
+            .all(|r| ["values/missing-group", "golden/drift"].contains(r)),
+        "{diagnostics:#?}"
+    );
+    assert_eq!(with_rule(&diagnostics, "values/missing-group").len(), 1);
 }

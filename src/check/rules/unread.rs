@@ -78,23 +78,10 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
     let readable = readable(project);
     let mut present = Vec::new();
     yaml_files(&project.root.join("values"), "values", &mut present);
+    let unread: Vec<&String> = present.iter().filter(|f| !readable.contains(*f)).collect();
     let mut out = Vec::new();
-    for file in present.iter().filter(|f| !readable.contains(*f)) {
-        let text = std::fs::read_to_string(project.root.join(file)).unwrap_or_default();
-        let origin = Origin::new(&SourceFile::new(file.as_str(), text), 1, 1);
-        let mut d = Diagnostic::error(
-            "values/unread",
-            format!("{file} is not read by any release of any cluster"),
-        )
-        .at(Some(&origin));
-        d = match closest(file, &readable) {
-            Some(near) => d.note(format!("did you mean {near}?")),
-            None => d,
-        };
-        out.push(d.note(
-            "kcc reads values/common.yaml, values/<group>.yaml, values/<cluster>/values.yaml, values/<cluster>/<release>-values.yaml and the releases' extra `values` in kcc.yaml",
-        ));
-    }
+    // Top-level files that a missing group was probably meant to be: reported once, there.
+    let mut explained = BTreeSet::new();
     let mut groups_seen = BTreeSet::new();
     for cluster in &project.clusters {
         let file = format!("values/{}.yaml", cluster.group);
@@ -109,17 +96,33 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
             ),
         )
         .at(Some(&cluster.origin));
-        let groups: BTreeSet<&str> = project.clusters.iter().map(|c| c.group.as_str()).collect();
-        let near = groups
+        let near = present
             .iter()
-            .filter(|g| **g != cluster.group && present.contains(&format!("values/{g}.yaml")))
+            .filter_map(|f| f.strip_prefix("values/")?.strip_suffix(".yaml"))
+            .filter(|g| !g.contains('/') && *g != "common")
             .find(|g| strsim::damerau_levenshtein(g, &cluster.group) <= 2);
         if let Some(near) = near {
-            d = d.note(format!("did you mean group `{near}`?"));
+            explained.insert(format!("values/{near}.yaml"));
+            d = d.note(format!("did you mean group `{near}` (values/{near}.yaml)?"));
         }
         out.push(d.note(format!(
             "create {file} (it may be empty) if the group really is new"
         )));
+    }
+    for file in unread.into_iter().filter(|f| !explained.contains(*f)) {
+        let text = std::fs::read_to_string(project.root.join(file)).unwrap_or_default();
+        let origin = Origin::new(&SourceFile::new(file.as_str(), text), 1, 1);
+        let mut d = Diagnostic::error(
+            "values/unread",
+            format!("{file} is not read by any release of any cluster"),
+        )
+        .at(Some(&origin));
+        if let Some(near) = closest(file, &readable) {
+            d = d.note(format!("did you mean {near}?"));
+        }
+        out.push(d.note(
+            "kcc reads values/common.yaml, values/<group>.yaml, values/<cluster>/values.yaml, values/<cluster>/<release>-values.yaml and the releases' extra `values` in kcc.yaml",
+        ));
     }
     out
 }
