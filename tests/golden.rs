@@ -72,6 +72,10 @@ fn update_after_removing_a_cluster_deletes_its_golden_dir() {
     let start = text.find("  - name: aux-k8s-eqiad").unwrap();
     let end = text[start..].find("\nreleases:").unwrap() + start;
     std::fs::write(&path, format!("{}{}", &text[..start], &text[end + 1..])).unwrap();
+    // As an operator removes the cluster (the last of its group): its values go too,
+    // else kcc reports them as unread.
+    std::fs::remove_dir_all(project.path().join("values/aux-k8s-eqiad")).unwrap();
+    std::fs::remove_file(project.path().join("values/aux-k8s.yaml")).unwrap();
     let out = kcc(project.path(), &["check"]);
     assert_exit(&out, 1);
     assert!(

@@ -49,9 +49,14 @@ fn values_of_an_unknown_cluster_are_an_error() {
     let found = with_rule(&diagnostics, "values/unread");
     assert_eq!(found.len(), 1, "{diagnostics:#?}");
     assert_eq!(found[0]["file"], "values/alpah/values.yaml");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("values/alpah/ (1 file(s)) belongs to no cluster"),
+        "{message}"
+    );
     let notes = found[0]["notes"].to_string();
     assert!(
-        notes.contains("did you mean values/alpha/values.yaml?"),
+        notes.contains("did you mean cluster `alpha` (values/alpha/)?"),
         "{notes}"
     );
 }

@@ -7,7 +7,7 @@
 //! the releases' extra layers, `values/<group>.yaml`, `values/<cluster>/values.yaml` and
 //! `values/<cluster>/<release>-values.yaml`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
@@ -108,6 +108,44 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
         out.push(d.note(format!(
             "create {file} (it may be empty) if the group really is new"
         )));
+    }
+    // A directory of a cluster kcc.yaml does not have (removed, or misspelt): once.
+    let clusters: BTreeSet<&str> = project.clusters.iter().map(|c| c.name.as_str()).collect();
+    let mut orphan_dirs: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    for file in &unread {
+        if let Some((dir, _)) = file.strip_prefix("values/").and_then(|f| f.split_once('/'))
+            && !clusters.contains(dir)
+            && !readable
+                .iter()
+                .any(|r| r.starts_with(&format!("values/{dir}/")))
+        {
+            orphan_dirs.entry(dir).or_default().push(file);
+        }
+    }
+    for (dir, files) in &orphan_dirs {
+        let text = std::fs::read_to_string(project.root.join(files[0])).unwrap_or_default();
+        let origin = Origin::new(&SourceFile::new(files[0].as_str(), text), 1, 1);
+        let mut d = Diagnostic::error(
+            "values/unread",
+            format!(
+                "values/{dir}/ ({} file(s)) belongs to no cluster of kcc.yaml: nothing reads it",
+                files.len()
+            ),
+        )
+        .at(Some(&origin));
+        match clusters
+            .iter()
+            .find(|c| strsim::damerau_levenshtein(c, dir) <= 2)
+        {
+            Some(near) => d = d.note(format!("did you mean cluster `{near}` (values/{near}/)?")),
+            None => {
+                d = d.note(
+                    "a removed cluster's values go with it; a new cluster needs its kcc.yaml entry",
+                )
+            }
+        }
+        out.push(d);
+        explained.extend(files.iter().map(|f| f.to_string()));
     }
     for file in unread.into_iter().filter(|f| !explained.contains(*f)) {
         let text = std::fs::read_to_string(project.root.join(file)).unwrap_or_default();
