@@ -123,8 +123,10 @@ impl Fleet {
         Ok(pairs)
     }
 
-    /// The value layers of a release in a cluster, lowest precedence first. Files that do
-    /// not exist are skipped, except the extra layers kcc.yaml names.
+    /// The value layers of a release in a cluster, lowest precedence first: the chart's
+    /// defaults, then the values files in the order helmfile passes them to helm as `-f`
+    /// (what [`merge_layers`] expects). Files that do not exist are skipped, except the
+    /// extra layers kcc.yaml names.
     pub fn layers(
         &self,
         cluster: &Cluster,

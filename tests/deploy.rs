@@ -4,7 +4,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -102,33 +102,6 @@ fn verify_golden_refuses_a_drifted_render() {
     // Another cluster's drift does not block this one.
     let (_, out) = render_cluster(project.path(), "codfw", &["--verify-golden"]);
     assert_exit(&out, 0);
-}
-
-/// helm and helmfile from $KCC_TOOLS_DIR or ~/.cache/kcc-tools/bin (installed by
-/// scripts/install-helm-tools.sh; .ci/run installs them). Without them the interop tests
-/// say they were skipped, unless KCC_REQUIRE_HELM=1 (CI) makes that a failure.
-fn tools() -> Option<PathBuf> {
-    let dir = std::env::var_os("KCC_TOOLS_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kcc-tools/bin"))
-        })?;
-    if dir.join("helm").is_file() && dir.join("helmfile").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("KCC_REQUIRE_HELM").as_deref() != Ok("1"),
-        "KCC_REQUIRE_HELM=1 but helm/helmfile are not in {}",
-        dir.display()
-    );
-    // Written to the real stderr, past the test harness's capture, so `cargo test` shows it.
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED interop test: helm/helmfile not found in {} (run scripts/install-helm-tools.sh)",
-        dir.display()
-    );
-    None
 }
 
 fn run(cmd: &mut Command) -> String {

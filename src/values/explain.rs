@@ -1,4 +1,5 @@
-//! `kcc explain`: the merged value at a path, and every layer that set or overrode it.
+//! `kcc explain`: the merged value at a path, and every layer that set, overrode or
+//! deleted it.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -17,8 +18,9 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
         .map(|l| l.role.chars().count())
         .max()
         .unwrap_or(0);
+    let merged = merge_layers(layers);
+    let result = merged.lookup(parts.iter().copied());
     for (i, layer) in layers.iter().enumerate() {
-        let found = find(&layer.root, &parts);
         let _ = write!(
             out,
             "  {}. {:<width$}  {}",
@@ -26,40 +28,51 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
             layer.role,
             layer.file.path
         );
-        match found {
+        // A null deletes only a chart default (see merge.rs), so whether this one deleted
+        // anything shows in the result: the key is gone. The chart's own nulls are values.
+        let deleted =
+            |depth: usize| i > 0 && merged.lookup(parts[..depth].iter().copied()).is_none();
+        match find(&layer.root, &parts) {
             Found::Set(node) => {
-                let at = node
-                    .origin
-                    .as_ref()
-                    .map(|o| format!(":{}:{}", o.line, o.col))
-                    .unwrap_or_default();
-                let verb = if matches!(node.value, Value::Null) {
-                    "deletes (null)"
-                } else {
-                    "sets"
+                let verb = match node.value {
+                    Value::Null if deleted(parts.len()) => "deletes (null)",
+                    Value::Null => "sets null",
+                    _ => "sets",
                 };
-                let _ = writeln!(out, "{at}  {verb}");
+                let _ = writeln!(out, "{}  {verb}", at(node));
                 if !matches!(node.value, Value::Null) {
                     write_indented(&mut out, &emit_value_block(node), 8);
                 }
             }
-            Found::DeletedAbove(node) => {
-                let at = node
-                    .origin
-                    .as_ref()
-                    .map(|o| format!(":{}:{}", o.line, o.col))
-                    .unwrap_or_default();
-                let _ = writeln!(out, "{at}  deletes a parent (null)");
+            Found::NullAbove(node, depth) => {
+                let verb = if deleted(depth) {
+                    "deletes a parent (null)"
+                } else {
+                    "sets a parent to null"
+                };
+                let _ = writeln!(out, "{}  {verb}", at(node));
             }
             Found::Absent => {
                 let _ = writeln!(out, "  (not set here)");
             }
         }
     }
-    let merged = merge_layers(layers);
     let _ = writeln!(out, "  = merged value");
-    match merged.lookup(parts.iter().copied()) {
-        Some(node) => write_indented(&mut out, &emit_value_block(node), 8),
+    match result {
+        Some(node) => {
+            write_indented(&mut out, &emit_value_block(node), 8);
+            let from_a_file = node.origin.as_ref().is_some_and(|o| {
+                layers
+                    .first()
+                    .is_some_and(|d| !Arc::ptr_eq(&o.file, &d.file))
+            });
+            if matches!(node.value, Value::Null) && from_a_file {
+                let _ = writeln!(
+                    out,
+                    "        (as in helm, a null deletes a key only from the chart's values.yaml)"
+                );
+            }
+        }
         None => {
             let _ = writeln!(out, "        (not set)");
         }
@@ -67,17 +80,25 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
     out
 }
 
+fn at(node: &Node) -> String {
+    node.origin
+        .as_ref()
+        .map(|o| format!(":{}:{}", o.line, o.col))
+        .unwrap_or_default()
+}
+
 enum Found<'a> {
     Set(&'a Node),
-    DeletedAbove(&'a Node),
+    /// A null at the first `depth` parts of the path, above the key asked about.
+    NullAbove(&'a Node, usize),
     Absent,
 }
 
 fn find<'a>(root: &'a Node, parts: &[&str]) -> Found<'a> {
     let mut node = root;
-    for part in parts {
-        if matches!(node.value, Value::Null) && !std::ptr::eq(node, root) {
-            return Found::DeletedAbove(node);
+    for (depth, part) in parts.iter().enumerate() {
+        if matches!(node.value, Value::Null) && depth > 0 {
+            return Found::NullAbove(node, depth);
         }
         node = match &node.value {
             Value::Map(m) => match m.get(*part) {
@@ -97,5 +118,73 @@ fn find<'a>(root: &'a Node, parts: &[&str]) -> Found<'a> {
 fn write_indented(out: &mut String, text: &str, indent: usize) {
     for line in text.lines() {
         let _ = writeln!(out, "{:indent$}{line}", "");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+    use crate::values::parse_layer;
+
+    /// `kcc explain` over the chart's defaults and values files `f1.yaml`, `f2.yaml`, ...
+    fn explained(defaults: &str, files: &[&str], path: &str) -> String {
+        let mut layers = vec![Arc::new(
+            parse_layer("chart defaults", SourceFile::new("values.yaml", defaults)).unwrap(),
+        )];
+        for (i, text) in files.iter().enumerate() {
+            let name = format!("f{}.yaml", i + 1);
+            let file = SourceFile::new(name.clone(), *text);
+            layers.push(Arc::new(parse_layer(&name, file).unwrap()));
+        }
+        explain(&layers, path)
+    }
+
+    #[test]
+    fn a_key_deleted_twice_is_deleted_by_both() {
+        let text = explained("a: {b: 1}\n", &["a: {b: ~}\n", "a: {b: ~}\n"], "a.b");
+        assert_eq!(
+            text,
+            "a.b\n\
+             \x20 1. chart defaults  values.yaml:1:5  sets\n\
+             \x20       1\n\
+             \x20 2. f1.yaml         f1.yaml:1:5  deletes (null)\n\
+             \x20 3. f2.yaml         f2.yaml:1:5  deletes (null)\n\
+             \x20 = merged value\n\
+             \x20       (not set)\n"
+        );
+    }
+
+    /// helm deletes with null only what the chart's values.yaml has: the rest stays null.
+    #[test]
+    fn a_null_that_deletes_nothing_is_set() {
+        let text = explained("x: 1\n", &["a: {b: 2}\n", "a: {b: ~}\n"], "a.b");
+        assert!(text.contains("f2.yaml:1:5  sets null\n"), "{text}");
+        assert!(
+            text.ends_with(
+                "  = merged value\n        null\n        \
+                 (as in helm, a null deletes a key only from the chart's values.yaml)\n"
+            ),
+            "{text}"
+        );
+        // The chart's own nulls are values too, and need no explaining.
+        let text = explained("a: ~\n", &[], "a");
+        assert!(text.contains("values.yaml:1:1  sets null\n"), "{text}");
+        assert!(!text.contains("as in helm"), "{text}");
+    }
+
+    #[test]
+    fn a_null_parent() {
+        let text = explained("a: {b: 1}\n", &["a: ~\n"], "a.b");
+        assert!(
+            text.contains("f1.yaml:1:1  deletes a parent (null)\n"),
+            "{text}"
+        );
+        let text = explained("x: 1\n", &["a: {b: 1}\n", "a: ~\n"], "a.b");
+        assert!(
+            text.contains("f2.yaml:1:1  sets a parent to null\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("        (not set)\n"), "{text}");
     }
 }

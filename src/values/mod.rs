@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use explain::explain;
-pub use merge::merge;
+pub use merge::{coalesce, overlay};
 
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
 use crate::source::{Origin, SourceFile};
@@ -41,11 +41,28 @@ pub fn parse_layer(role: &str, file: Arc<SourceFile>) -> Result<Layer, Diagnosti
             .at(root.origin.as_ref()));
         }
     }
+    if let Some(bad) = non_finite(&root) {
+        // helm reads values through JSON, which has no infinity or NaN: it refuses the file.
+        return Err(Diagnostic::error(
+            "values/number",
+            "helm cannot read `.inf` or `.nan` in a values file (values are JSON numbers)",
+        )
+        .at(bad.origin.as_ref()));
+    }
     Ok(Layer {
         role: role.to_string(),
         file,
         root,
     })
+}
+
+fn non_finite(node: &Node) -> Option<&Node> {
+    match &node.value {
+        Value::Float(f) if !f.is_finite() => Some(node),
+        Value::Seq(items) => items.iter().find_map(non_finite),
+        Value::Map(entries) => entries.values().find_map(non_finite),
+        _ => None,
+    }
 }
 
 /// Values files read from disk at most once per process, shared by every cluster and release.
@@ -93,10 +110,15 @@ fn relabel(layer: &Arc<Layer>, role: &str) -> Arc<Layer> {
     }
 }
 
-/// Merges layers, lowest precedence first.
+/// Merges a release's layers as `helm template -f` does: the first layer is the chart's
+/// defaults (its values.yaml), the others are values files, lowest precedence first.
 pub fn merge_layers(layers: &[Arc<Layer>]) -> Node {
     let empty = Node::new(Value::Map(Default::default()), None);
-    layers.iter().fold(empty, |acc, l| merge(acc, &l.root))
+    let Some((defaults, files)) = layers.split_first() else {
+        return empty;
+    };
+    let values = files.iter().fold(empty, |acc, l| overlay(acc, &l.root));
+    coalesce(values, &defaults.root)
 }
 
 /// Where a merged leaf came from, for messages about rendered objects.

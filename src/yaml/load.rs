@@ -113,59 +113,43 @@ impl<'a> Loader<'a> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut map: BTreeMap<String, Node> = BTreeMap::new();
-                // `<<: *anchor` (YAML 1.1 merge keys, which helm reads): merged after the
-                // map's own keys, which win.
-                let mut merges: Vec<(Node, Span)> = Vec::new();
+                // Keys written explicitly, for duplicate detection: a key a merge key brought
+                // in may be overridden, one written twice may not.
+                let mut written: HashMap<String, Span> = HashMap::new();
                 loop {
                     let (event, key_span) = self.next()?;
                     if matches!(event, Event::MappingEnd) {
                         break;
                     }
-                    let key = match event {
-                        Event::Scalar(text, ..) => text.into_owned(),
+                    let (key, is_merge) = match event {
+                        Event::Scalar(text, style, _, tag) => {
+                            let is_merge = text == "<<"
+                                && match &tag {
+                                    None => style == ScalarStyle::Plain,
+                                    Some(t) => t.suffix == "merge",
+                                };
+                            (text.into_owned(), is_merge)
+                        }
                         _ => return Err(self.error(key_span, "map keys must be scalars".into())),
                     };
                     let (event, span) = self.next()?;
                     let mut value = self.node(event, span)?;
-                    if key == "<<" {
-                        merges.push((value, span));
+                    if is_merge {
+                        self.merge_into(&mut map, value, span)?;
                         continue;
                     }
                     let key_origin = self.origin(key_span);
-                    if let Some(first) = map.get(&key) {
-                        let mut d = Diagnostic::error(
+                    if let Some(first) = written.get(&key) {
+                        return Err(Diagnostic::error(
                             "yaml/duplicate-key",
                             format!("duplicate key `{key}`"),
                         )
-                        .at(Some(&key_origin));
-                        if let Some(o) = &first.origin {
-                            d = d.note(format!("first set at {o}"));
-                        }
-                        return Err(d);
+                        .at(Some(&key_origin))
+                        .note(format!("first set at {}", self.origin(*first))));
                     }
+                    written.insert(key.clone(), key_span);
                     value.origin = Some(key_origin);
                     map.insert(key, value);
-                }
-                for (merged, span) in merges {
-                    let sources = match merged.value {
-                        Value::Map(_) => vec![merged],
-                        Value::Seq(items) => items,
-                        _ => {
-                            return Err(
-                                self.error(span, "`<<` merges a map or a list of maps".into())
-                            );
-                        }
-                    };
-                    for source in sources {
-                        let Value::Map(entries) = source.value else {
-                            return Err(
-                                self.error(span, "`<<` merges a map or a list of maps".into())
-                            );
-                        };
-                        for (k, v) in entries {
-                            map.entry(k).or_insert(v);
-                        }
-                    }
                 }
                 let node = Node::new(Value::Map(map), origin);
                 self.remember(anchor, &node);
@@ -178,6 +162,30 @@ impl<'a> Loader<'a> {
                 .ok_or_else(|| self.error(span, "alias to an unknown anchor".into())),
             other => Err(self.error(span, format!("unexpected {other:?}"))),
         }
+    }
+
+    /// `<<: *anchor` or `<<: [*a, *b]` (YAML 1.1 merge keys), read as helm's YAML reader
+    /// (go-yaml v2) reads them: where the `<<` is written, its maps' keys are set over the
+    /// keys written before it (and under those written after); in a list, earlier maps win.
+    /// The merge is shallow: a map value replaces the one it meets.
+    fn merge_into(
+        &self,
+        map: &mut BTreeMap<String, Node>,
+        merged: Node,
+        span: Span,
+    ) -> Result<(), Diagnostic> {
+        let sources = match merged.value {
+            Value::Map(_) => vec![merged],
+            Value::Seq(items) => items,
+            _ => return Err(self.error(span, "`<<` merges a map or a list of maps".into())),
+        };
+        for source in sources.into_iter().rev() {
+            let Value::Map(entries) = source.value else {
+                return Err(self.error(span, "`<<` merges a map or a list of maps".into()));
+            };
+            map.extend(entries);
+        }
+        Ok(())
     }
 
     fn tagged(&self, text: &str, suffix: &str, span: Span) -> Result<Value, Diagnostic> {
@@ -258,6 +266,32 @@ mod tests {
         assert_eq!(node.lookup(["over", "y"]).unwrap().value, Value::Int(3));
         assert!(node.lookup(["over", "<<"]).is_none());
         assert!(load("a:\n  <<: 1\n").is_err());
+        assert!(load("n: &n ~\na:\n  <<: *n\n").is_err());
+    }
+
+    /// helm (go-yaml v2) applies `<<` where it is written: over the keys before it. Checked
+    /// with helm 3.15 (tests/helm_values.rs: merge_key_after_a_key_overrides_it).
+    #[test]
+    fn merge_keys_apply_in_document_order() {
+        let node = load("base: &b {x: 1, y: 2}\nover:\n  y: 3\n  <<: *b\n").unwrap();
+        assert_eq!(node.lookup(["over", "y"]).unwrap().value, Value::Int(2));
+        // In a list of maps the first one wins, and the merge is shallow.
+        let node =
+            load("a: &a {x: 1, m: {p: 1}}\nb: &b {x: 2, z: 2, m: {q: 1}}\nc:\n  <<: [*a, *b]\n")
+                .unwrap();
+        assert_eq!(node.lookup(["c", "x"]).unwrap().value, Value::Int(1));
+        assert_eq!(node.lookup(["c", "z"]).unwrap().value, Value::Int(2));
+        assert!(node.lookup(["c", "m", "q"]).is_none());
+        // Merged keys are no duplicates; keys written twice still are.
+        assert!(load("b: &b {x: 1}\nc: {<<: *b, x: 2}\n").is_ok());
+        assert!(load("c: {x: 1, x: 2}\n").is_err());
+    }
+
+    /// Only a plain `<<` is a merge key; quoted it is an ordinary key, as in helm.
+    #[test]
+    fn a_quoted_merge_key_is_a_key() {
+        let node = load("a:\n  \"<<\": {x: 1}\n").unwrap();
+        assert_eq!(node.lookup(["a", "<<", "x"]).unwrap().value, Value::Int(1));
     }
 
     #[test]

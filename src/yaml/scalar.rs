@@ -28,8 +28,11 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(int) = parse_int(text) {
         return Value::Int(int);
     }
+    // A float too large for f64 (`1e400`) is a string, as Go's YAML reader (helm,
+    // kubectl) makes it: it never becomes infinity.
     if is_core_float(text)
         && let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
     {
         return Value::Float(f);
     }
@@ -158,6 +161,7 @@ mod tests {
         assert_eq!(resolve_plain("0x1f"), Value::Int(31));
         assert_eq!(resolve_plain("1.5"), Value::Float(1.5));
         assert_eq!(resolve_plain("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve_plain("1e400"), Value::Str("1e400".into()));
         assert_eq!(resolve_plain("~"), Value::Null);
         assert_eq!(resolve_plain("true"), Value::Bool(true));
         // YAML 1.1 booleans are strings to a 1.2 reader.

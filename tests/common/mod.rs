@@ -143,3 +143,30 @@ pub fn line_of(root: &Path, file: &str, needle: &str) -> u64 {
     assert_eq!(lines.len(), 1, "`{needle}` in {file}: {lines:?}");
     lines[0] as u64
 }
+
+/// helm and helmfile from $KCC_TOOLS_DIR or ~/.cache/kcc-tools/bin (installed by
+/// scripts/install-helm-tools.sh; .ci/run installs them). Without them the interop tests
+/// say they were skipped, unless KCC_REQUIRE_HELM=1 (CI) makes that a failure.
+pub fn tools() -> Option<PathBuf> {
+    let dir = std::env::var_os("KCC_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kcc-tools/bin"))
+        })?;
+    if dir.join("helm").is_file() && dir.join("helmfile").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("KCC_REQUIRE_HELM").as_deref() != Ok("1"),
+        "KCC_REQUIRE_HELM=1 but helm/helmfile are not in {}",
+        dir.display()
+    );
+    // Written to the real stderr, past the test harness's capture, so `cargo test` shows it.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED interop test: helm/helmfile not found in {} (run scripts/install-helm-tools.sh)",
+        dir.display()
+    );
+    None
+}
