@@ -1,5 +1,9 @@
 //! Diagnostics: what kcc reports about a configuration, and how it prints them.
 
+mod dedup;
+
+pub use dedup::{Seen, dedup};
+
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term;
@@ -7,7 +11,7 @@ use serde::Serialize;
 
 use crate::source::Origin;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Warning,
@@ -24,6 +28,9 @@ pub struct Diagnostic {
     pub origin: Option<Origin>,
     /// Free-form lines shown under the source excerpt (hints, context).
     pub notes: Vec<String>,
+    /// The clusters (and releases) it was found in, when that is not the whole fleet:
+    /// printed as the first note, merged when one cause is found in several ([`dedup`]).
+    pub seen: Vec<Seen>,
 }
 
 impl Diagnostic {
@@ -34,6 +41,7 @@ impl Diagnostic {
             message: message.into(),
             origin: None,
             notes: Vec::new(),
+            seen: Vec::new(),
         }
     }
 
@@ -63,6 +71,32 @@ impl Diagnostic {
         self
     }
 
+    /// Found in `release` of `cluster`.
+    pub fn in_release(mut self, cluster: &str, release: &str) -> Diagnostic {
+        self.seen = vec![Seen {
+            cluster: cluster.to_string(),
+            releases: vec![release.to_string()],
+        }];
+        self
+    }
+
+    /// Found in `cluster`, by a rule about the cluster as a whole.
+    pub fn in_cluster(mut self, cluster: &str) -> Diagnostic {
+        self.seen = vec![Seen {
+            cluster: cluster.to_string(),
+            releases: Vec::new(),
+        }];
+        self
+    }
+
+    /// The notes as printed: where it was seen first, then the rest.
+    fn all_notes(&self) -> Vec<String> {
+        dedup::seen_note(&self.seen)
+            .into_iter()
+            .chain(self.notes.iter().cloned())
+            .collect()
+    }
+
     /// Human form, like rustc and ruff: the header, `--> file:line:col`, the source line
     /// with a caret, then the notes.
     pub fn render(&self) -> String {
@@ -75,7 +109,7 @@ impl Diagnostic {
             Severity::Error => ReportSeverity::Error,
             Severity::Warning => ReportSeverity::Warning,
         };
-        let mut notes = self.notes.clone();
+        let mut notes = self.all_notes();
         let mut labels = Vec::new();
         let (path, text) = match &self.origin {
             // A secret's file is named, never quoted.
@@ -107,8 +141,14 @@ impl Diagnostic {
         term::emit_into_string(&config, &file, &report).unwrap_or_else(|_| self.to_string())
     }
 
-    /// One JSON object per diagnostic, for `--format json`.
+    /// One JSON object per diagnostic, for `--format json`; `clusters` lists where it was
+    /// found (`[{"name": "eqiad", "releases": ["coredns"]}]`), empty for fleet-wide findings.
     pub fn to_json(&self) -> serde_json::Value {
+        let clusters: Vec<serde_json::Value> = self
+            .seen
+            .iter()
+            .map(|s| serde_json::json!({"name": s.cluster, "releases": s.releases}))
+            .collect();
         serde_json::json!({
             "severity": self.severity,
             "rule": self.rule,
@@ -116,7 +156,8 @@ impl Diagnostic {
             "file": self.origin.as_ref().map(|o| o.file.path.clone()),
             "line": self.origin.as_ref().map(|o| o.line),
             "column": self.origin.as_ref().map(|o| o.col),
-            "notes": self.notes,
+            "notes": self.all_notes(),
+            "clusters": clusters,
         })
     }
 }
@@ -141,20 +182,16 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// Drops repeats: a finding in a shared file (a chart template, common.yaml) surfaces once
-/// per cluster; report it once, where it first appeared.
-pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut seen = std::collections::HashSet::new();
-    diagnostics
-        .into_iter()
-        .filter(|d| seen.insert(d.to_string()))
-        .collect()
-}
-
 /// Why kcc stopped: the configuration is wrong (exit 1) or kcc could not run (exit 2).
 #[derive(Debug)]
 pub enum Failure {
     Config(Vec<Diagnostic>),
+    /// Errors stopped a command that writes (`kcc update`): exit 1, with the errors and
+    /// what was left undone.
+    Refused {
+        diagnostics: Vec<Diagnostic>,
+        undone: String,
+    },
     /// Errors found and already printed (as `kcc check` does): exit 1, print nothing more.
     Reported,
     Fatal(String),

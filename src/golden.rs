@@ -142,10 +142,34 @@ pub enum Scope {
     RenderedClusters,
 }
 
+/// The golden files a render cannot be compared with when the (cluster, release) pairs
+/// `failed` did not render: their release files, and their clusters' helmfile.yaml (which
+/// lists the releases installed). In the order of `failed`, each cluster's helmfile.yaml
+/// after its first release.
+pub fn not_compared(failed: &[(String, String)]) -> Vec<String> {
+    let mut paths = Vec::new();
+    for (cluster, release) in failed {
+        paths.push(format!("{GOLDEN_DIR}/{cluster}/{release}.yaml"));
+        let helmfile = format!("{GOLDEN_DIR}/{cluster}/helmfile.yaml");
+        if !paths.contains(&helmfile) {
+            paths.push(helmfile);
+        }
+    }
+    paths
+}
+
 /// One `golden/drift` error per golden file in `scope` that differs from the render, with
-/// the object-level diff.
-pub fn drift(fleet: &Fleet, renders: &[ReleaseRender], scope: Scope) -> Result<Vec<Diagnostic>> {
-    let expected = expected(fleet, renders);
+/// the object-level diff. The files of `failed` (cluster, release) pairs are not compared:
+/// a release that did not render has not changed, it is broken, and its error says so.
+pub fn drift(
+    fleet: &Fleet,
+    renders: &[ReleaseRender],
+    scope: Scope,
+    failed: &[(String, String)],
+) -> Result<Vec<Diagnostic>> {
+    let skipped = not_compared(failed);
+    let mut expected = expected(fleet, renders);
+    expected.retain(|path, _| !skipped.contains(path));
     let in_scope = |path: &str| match scope {
         Scope::Fleet => true,
         Scope::RenderedClusters => renders
@@ -154,7 +178,7 @@ pub fn drift(fleet: &Fleet, renders: &[ReleaseRender], scope: Scope) -> Result<V
     };
     let current: Files = current(fleet.root())?
         .into_iter()
-        .filter(|(path, _)| in_scope(path))
+        .filter(|(path, _)| in_scope(path) && !skipped.contains(path))
         .collect();
     Ok(changes(&current, &expected)
         .iter()

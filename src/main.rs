@@ -174,6 +174,14 @@ fn run(cli: Cli) -> Result<String, Failure> {
     }
 }
 
+/// Errors on stderr, then their count and `tail`.
+fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
+    for d in diagnostics {
+        eprint!("{}", d.render());
+    }
+    eprintln!("kcc: {} error(s){tail}", diagnostics.len());
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(text) => {
@@ -181,10 +189,14 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(Failure::Config(diagnostics)) => {
-            for d in &diagnostics {
-                eprint!("{}", d.render());
-            }
-            eprintln!("kcc: {} error(s)", diagnostics.len());
+            print_errors(&diagnostics, "");
+            ExitCode::from(1)
+        }
+        Err(Failure::Refused {
+            diagnostics,
+            undone,
+        }) => {
+            print_errors(&diagnostics, &format!("; {undone}"));
             ExitCode::from(1)
         }
         Err(Failure::Reported) => ExitCode::from(1),

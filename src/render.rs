@@ -264,13 +264,7 @@ impl Fleet {
                 .filter(|l| l.role.starts_with("private"))
                 .map(|l| l.file.path.as_str())
                 .collect();
-            let problems = values_schema::validate(
-                chart,
-                &release.name,
-                &cluster.name,
-                &values,
-                &private_files,
-            );
+            let problems = values_schema::validate(chart, &values, &private_files);
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }
@@ -295,27 +289,55 @@ impl Fleet {
         })
     }
 
-    /// Renders a selection, clusters × releases in parallel. The result is in kcc.yaml
-    /// order whatever the thread count; every failure is reported, not just the first.
+    /// Renders a selection, clusters × releases in parallel, all or nothing: any error
+    /// fails the whole render (for commands that write what they render).
     pub fn render(&self, sel: &Selection) -> Result<Vec<ReleaseRender>> {
+        let partial = self.render_partial(sel)?;
+        if partial.errors.is_empty() {
+            Ok(partial.renders)
+        } else {
+            Err(Failure::Config(partial.errors))
+        }
+    }
+
+    /// Renders every release of the selection that can render; one that fails does not
+    /// stop the others (for commands that report: `kcc check`, `kcc update`'s refusal).
+    /// The result is in kcc.yaml order whatever the thread count; every failure is
+    /// reported once per cause, naming the clusters and releases it stopped.
+    pub fn render_partial(&self, sel: &Selection) -> Result<Partial> {
         let pairs = self.select(sel)?;
         let results: Vec<Result<ReleaseRender>> = pairs
             .par_iter()
             .map(|(c, r)| self.render_release(c, r, sel.private.as_deref()))
             .collect();
-        let mut renders = Vec::new();
-        let mut errors = Vec::new();
-        for result in results {
+        let mut partial = Partial::default();
+        for ((cluster, release), result) in pairs.iter().zip(results) {
             match result {
-                Ok(r) => renders.push(r),
-                Err(Failure::Config(mut d)) => errors.append(&mut d),
+                Ok(r) => partial.renders.push(r),
+                Err(Failure::Config(d)) => {
+                    partial.errors.extend(
+                        d.into_iter()
+                            .map(|d| d.in_release(&cluster.name, &release.name)),
+                    );
+                    partial
+                        .failed
+                        .push((cluster.name.clone(), release.name.clone()));
+                }
                 Err(fatal) => return Err(fatal),
             }
         }
-        if errors.is_empty() {
-            Ok(renders)
-        } else {
-            Err(Failure::Config(crate::diagnostic::dedup(errors)))
-        }
+        partial.errors = crate::diagnostic::dedup(partial.errors);
+        Ok(partial)
     }
+}
+
+/// What a render that goes on past errors produced.
+#[derive(Default)]
+pub struct Partial {
+    /// The releases that rendered, in kcc.yaml order.
+    pub renders: Vec<ReleaseRender>,
+    /// (cluster, release) of those that did not, in kcc.yaml order.
+    pub failed: Vec<(String, String)>,
+    /// Why they did not, one diagnostic per cause.
+    pub errors: Vec<Diagnostic>,
 }

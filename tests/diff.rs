@@ -51,10 +51,11 @@ fn edit_values(project: &Path) {
         "replicaCount: 4",
         "replicaCount: 5",
     );
+    // An AS no other cluster has: the edited fleet stays valid, so `kcc update` writes it.
     edit_file(
         &project.join("values/eqiad/calico-values.yaml"),
         "asNumber: 64601",
-        "asNumber: 64602",
+        "asNumber: 64611",
     );
 }
 

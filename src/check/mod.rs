@@ -18,13 +18,23 @@ use crate::yaml::{Node, Value};
 /// One cluster's renders, as the rules see them.
 pub struct ClusterView<'a> {
     pub cluster: &'a Cluster,
-    /// Every release of kcc.yaml for this cluster, installed or not, in kcc.yaml order.
+    /// Every rendered release of kcc.yaml for this cluster, installed or not, in kcc.yaml
+    /// order.
     pub releases: Vec<&'a ReleaseRender>,
+    /// Some release of the cluster failed to render: what references another object (a
+    /// role, a namespace, a CRD) may be missing only because of that, so the rules that
+    /// look for a missing target stay silent rather than echo the render error.
+    pub incomplete: bool,
 }
 
 impl<'a> ClusterView<'a> {
-    /// Groups renders by cluster, in kcc.yaml order.
-    pub fn group(fleet: &'a Fleet, renders: &'a [ReleaseRender]) -> Vec<ClusterView<'a>> {
+    /// Groups renders by cluster, in kcc.yaml order; `failed` are the (cluster, release)
+    /// pairs that did not render.
+    pub fn group(
+        fleet: &'a Fleet,
+        renders: &'a [ReleaseRender],
+        failed: &[(String, String)],
+    ) -> Vec<ClusterView<'a>> {
         let mut by_cluster: BTreeMap<&str, Vec<&ReleaseRender>> = BTreeMap::new();
         for r in renders {
             by_cluster.entry(r.cluster.as_str()).or_default().push(r);
@@ -39,6 +49,7 @@ impl<'a> ClusterView<'a> {
                     .map(|releases| ClusterView {
                         cluster: c,
                         releases,
+                        incomplete: failed.iter().any(|(name, _)| *name == c.name),
                     })
             })
             .collect()
@@ -107,13 +118,15 @@ fn collect_leaves<'n>(node: &'n Node, scalar: &str, found: &mut Vec<&'n Node>) {
 }
 
 /// All diagnostics for a rendered fleet, in a stable order: per cluster in kcc.yaml order,
-/// then the fleet-wide ones.
+/// then the fleet-wide ones; one per cause. `failed` are the (cluster, release) pairs that
+/// did not render (their errors are the caller's).
 pub fn check(
     fleet: &Fleet,
     renders: &[ReleaseRender],
+    failed: &[(String, String)],
 ) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
-    let views = ClusterView::group(fleet, renders);
+    let views = ClusterView::group(fleet, renders, failed);
     let extra_crds = objects::Crds::load_dir(&fleet.root().join("schemas/crds"))?;
     let shared = objects::Shared::default();
     let per_cluster: Vec<Vec<Diagnostic>> = views

@@ -88,12 +88,19 @@ pub fn check(view: &ClusterView, extra: &Crds, shared: &Shared) -> Vec<Diagnosti
     }
     view.objects()
         .flat_map(|(release, object)| {
-            if Arc::strong_count(&object.body) > 1 && object.id.kind == "CustomResourceDefinition" {
+            let found = if Arc::strong_count(&object.body) > 1
+                && object.id.kind == "CustomResourceDefinition"
+            {
                 shared.validate(object, &crds)
             } else {
                 validate(object, &crds, Some(&release.values))
-            }
+            };
+            found
+                .into_iter()
+                .map(|d| d.in_release(&view.cluster.name, &release.release))
         })
+        // The CRD of a custom resource may be in a release that did not render.
+        .filter(|d| !(view.incomplete && d.rule == "schema/unknown-kind"))
         .collect()
 }
 

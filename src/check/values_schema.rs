@@ -7,16 +7,10 @@ use crate::schema::{self, node_at};
 use crate::source::Origin;
 use crate::yaml::{Node, Value};
 
-/// Problems with `values` (merged for `release` in `cluster`), or none if the chart has no
-/// values.schema.json. Values set by a file in `private_files` (the secret overlay) are
-/// never quoted in a message.
-pub fn validate(
-    chart: &Chart,
-    release: &str,
-    cluster: &str,
-    values: &Node,
-    private_files: &[&str],
-) -> Vec<Diagnostic> {
+/// Problems with `values` (merged for one release in one cluster, which the caller names),
+/// or none if the chart has no values.schema.json. Values set by a file in `private_files`
+/// (the secret overlay) are never quoted in a message.
+pub fn validate(chart: &Chart, values: &Node, private_files: &[&str]) -> Vec<Diagnostic> {
     let Some(schema_file) = &chart.schema else {
         return Vec::new();
     };
@@ -61,10 +55,7 @@ pub fn validate(
                 ),
             )
             .at(at.origin.as_ref())
-            .note(format!(
-                "release {release} in cluster {cluster}, checked against {}",
-                schema_file.path
-            ))
+            .note(format!("checked against {}", schema_file.path))
         })
         .collect()
 }

@@ -1,9 +1,12 @@
 //! `kcc check`: render the whole fleet, run every check, and compare with golden/.
+//!
+//! A release that fails to render does not stop the others: its errors are reported with
+//! everything else found in what did render, drift included.
 
 use std::fmt::Write;
 
 use crate::check;
-use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
+use crate::diagnostic::{Diagnostic, Result, Severity};
 use crate::golden;
 use crate::render::{Fleet, Selection};
 
@@ -20,23 +23,37 @@ pub struct Report {
 }
 
 pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
-    let sel = Selection::default();
-    let diagnostics = match fleet.render(&sel) {
-        Ok(renders) => {
-            let mut d = check::check(fleet, &renders)?;
-            d.extend(golden::drift(fleet, &renders, golden::Scope::Fleet)?);
-            d
-        }
-        // Render errors are findings like any other: print them in the chosen format.
-        Err(Failure::Config(d)) => d,
-        Err(fatal) => return Err(fatal),
-    };
+    let partial = fleet.render_partial(&Selection::default())?;
+    // Render errors are findings like any other: print them in the chosen format.
+    let mut diagnostics = partial.errors;
+    diagnostics.extend(check::check(fleet, &partial.renders, &partial.failed)?);
+    diagnostics.extend(golden::drift(
+        fleet,
+        &partial.renders,
+        golden::Scope::Fleet,
+        &partial.failed,
+    )?);
+    let mut notes = Vec::new();
+    if !partial.failed.is_empty() {
+        let skipped = golden::not_compared(&partial.failed);
+        notes.push(format!(
+            "note: {} golden file(s) not compared, as their release did not render: {}",
+            skipped.len(),
+            skipped.join(", ")
+        ));
+    }
     let summary = format!("kcc check: {} clusters", fleet.project.clusters.len());
-    Ok(format_report(diagnostics, format, &summary))
+    Ok(format_report(diagnostics, format, &notes, &summary))
 }
 
-/// Diagnostics in `format`, errors first; `failed` if any is an error.
-pub fn format_report(mut diagnostics: Vec<Diagnostic>, format: Format, summary: &str) -> Report {
+/// Diagnostics in `format`, errors first; `failed` if any is an error. Text ends with
+/// `notes` (lines about the run as a whole) and the summary.
+pub fn format_report(
+    mut diagnostics: Vec<Diagnostic>,
+    format: Format,
+    notes: &[String],
+    summary: &str,
+) -> Report {
     diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
     let errors = diagnostics
         .iter()
@@ -54,6 +71,9 @@ pub fn format_report(mut diagnostics: Vec<Diagnostic>, format: Format, summary: 
             let color = crate::output::color_wanted();
             for d in &diagnostics {
                 text.push_str(&d.render_styled(color));
+            }
+            for note in notes {
+                let _ = writeln!(text, "{note}");
             }
             let _ = writeln!(text, "{summary}, {errors} error(s), {warnings} warning(s)");
         }

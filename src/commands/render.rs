@@ -118,7 +118,7 @@ fn verify_golden(fleet: &Fleet, sel: &Selection) -> Result<()> {
         ..sel.clone()
     };
     let renders = fleet.render(&reviewed)?;
-    let drift = golden::drift(fleet, &renders, golden::Scope::RenderedClusters)?;
+    let drift = golden::drift(fleet, &renders, golden::Scope::RenderedClusters, &[])?;
     if drift.is_empty() {
         return Ok(());
     }

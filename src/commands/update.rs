@@ -1,13 +1,31 @@
 //! `kcc update`: rewrite golden/ from the render, atomically, and say what changed.
+//!
+//! Goldens are what reviewers read: they are written only from a fleet with no errors, so
+//! update runs the checks first (not the drift: that is what it fixes) and refuses, writing
+//! nothing, while any error remains.
 
 use std::fmt::Write;
 
-use crate::diagnostic::Result;
+use crate::check;
+use crate::diagnostic::{Failure, Result, Severity};
 use crate::golden::{self, Change};
 use crate::render::{Fleet, Selection};
 
 pub fn update(fleet: &Fleet) -> Result<String> {
-    let renders = fleet.render(&Selection::default())?;
+    let partial = fleet.render_partial(&Selection::default())?;
+    let mut errors = partial.errors;
+    errors.extend(
+        check::check(fleet, &partial.renders, &partial.failed)?
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error),
+    );
+    if !errors.is_empty() {
+        return Err(Failure::Refused {
+            diagnostics: errors,
+            undone: "golden/ not updated: fix them (`kcc check`), then run `kcc update`".into(),
+        });
+    }
+    let renders = partial.renders;
     let expected = golden::expected(fleet, &renders);
     let current = golden::current(fleet.root())?;
     let changes = golden::changes(&current, &expected);

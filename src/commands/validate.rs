@@ -62,7 +62,7 @@ pub fn validate_manifests(
         diagnostics.extend(validate(object, &crds, None));
     }
     let summary = format!("kcc validate: {} object(s)", objects.len());
-    Ok(format_report(diagnostics, format, &summary))
+    Ok(format_report(diagnostics, format, &[], &summary))
 }
 
 fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {

@@ -40,8 +40,13 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     d.extend(required::cluster(fleet, view));
     d.extend(bgp::cluster(fleet, view));
     d.extend(objects::cluster(fleet, view));
-    d.extend(rbac::role_refs(fleet, view));
-    d.extend(psp::use_granted(view));
+    // A role or a grant may be in a release that did not render: these rules would only
+    // echo its error, so they wait until it renders.
+    if !view.incomplete {
+        d.extend(rbac::role_refs(fleet, view));
+        d.extend(psp::use_granted(view));
+    }
+    // Silent already about a needed release that did not render.
     d.extend(releases::needs(fleet, view));
     d
 }

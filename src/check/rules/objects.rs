@@ -134,7 +134,10 @@ pub(super) fn release_namespace<'a>(fleet: &'a Fleet, release: &ReleaseRender) -
 pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     let scopes = Scopes::of(view);
     let mut out = duplicates(fleet, view, &scopes);
-    out.extend(namespaces(fleet, view, &scopes));
+    // The namespace may be created by a release that did not render (see `incomplete`).
+    if !view.incomplete {
+        out.extend(namespaces(fleet, view, &scopes));
+    }
     out
 }
 
@@ -177,7 +180,7 @@ fn duplicates(fleet: &Fleet, view: &ClusterView, scopes: &Scopes) -> Vec<Diagnos
                             .or_else(|| trace_key(&first_release.values, &object.id.name))
                             .or(object.origin.as_ref()),
                     )
-                    .note(format!("seen in cluster `{}`", view.cluster.name))
+                    .in_cluster(&view.cluster.name)
                     .note("helm refuses to install an object another release owns; render it once"),
                 );
             }
@@ -236,7 +239,7 @@ fn namespaces(fleet: &Fleet, view: &ClusterView, scopes: &Scopes) -> Vec<Diagnos
                 ),
             )
             .at(origin)
-            .note(format!("seen in cluster `{}`", view.cluster.name))
+            .in_release(&view.cluster.name, &release.release)
             .note("create the namespace (values `namespaces:`), or move the object to one that exists"),
         );
     }

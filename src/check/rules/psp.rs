@@ -55,7 +55,7 @@ pub fn use_granted(view: &ClusterView) -> Vec<Diagnostic> {
                 ),
             )
             .at(origin)
-            .note(format!("seen in cluster `{}`", view.cluster.name))
+            .in_release(&view.cluster.name, &release.release)
             .note("add a ClusterRole rule {apiGroups: [policy], resources: [podsecuritypolicies], verbs: [use], resourceNames: [<name>]}, or drop the policy")
         })
         .collect()

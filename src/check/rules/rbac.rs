@@ -71,10 +71,8 @@ pub fn role_refs(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
         out.push(
             Diagnostic::error("rbac/role-ref", format!("{} {problem}", binding.id))
                 .at(origin)
-                .note(format!(
-                    "rendered by {}; seen in cluster `{}`",
-                    binding.source, view.cluster.name
-                )),
+                .in_release(&view.cluster.name, &release.release)
+                .note(format!("rendered by {}", binding.source)),
         );
     }
     out

@@ -17,7 +17,7 @@ pub fn needs(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
                 .needed(need)
                 .filter_map(|t| view.release(&t.name))
                 .collect();
-            // Not rendered at all (a narrowed selection): nothing to say.
+            // Not rendered at all (a narrowed selection, or it failed): nothing to say.
             if targets.is_empty() || targets.iter().any(|t| t.installed.yes) {
                 continue;
             }
