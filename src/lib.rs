@@ -18,6 +18,7 @@ pub mod output;
 pub mod project;
 pub mod render;
 pub mod schema;
+pub mod schema_errors;
 pub mod source;
 pub mod template_lines;
 pub mod values;

@@ -210,13 +210,10 @@ pub fn violations(validator: &Validator, object: &Node, secret: bool) -> Vec<Vio
     let instance = json_without_nulls(object);
     let mut out: Vec<Violation> = validator
         .iter_errors(&instance)
-        .map(|e| Violation {
-            pointer: e.instance_path().as_str().to_string(),
-            message: if secret {
-                e.masked().to_string()
-            } else {
-                e.to_string()
-            },
+        .flat_map(|e| crate::schema_errors::problems(&e, &|_| secret))
+        .map(|p| Violation {
+            pointer: p.pointer,
+            message: p.message,
         })
         .collect();
     out.sort_by(|a, b| {

@@ -143,3 +143,29 @@ fn a_missing_group_is_reported_without_follow_on_noise() {
     );
     assert_eq!(with_rule(&diagnostics, "values/missing-group").len(), 1);
 }
+
+#[test]
+fn a_null_that_breaks_a_namespace_entry_is_reported_at_the_null() {
+    // A `oneOf` in the schema: kcc reports the closest alternative's errors, each at the
+    // `~` that caused it, not the whole merged object at the namespace's key.
+    let project = copy_project(&fleet_2023());
+    let p = project.path();
+    let file = "values/main.yaml";
+    edit_file(
+        &p.join(file),
+        "  istio-system:\n    systemNamespace: true\n",
+        "  istio-system:\n    systemNamespace: true\n    pspClusterRole: ~\n",
+    );
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/schema");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], file);
+    assert_eq!(found[0]["line"], line_of(p, file, "pspClusterRole: ~"));
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("namespaces.istio-system.pspClusterRole: null is not of type"),
+        "{message}"
+    );
+    assert!(!message.contains("systemNamespace"), "{message}");
+}

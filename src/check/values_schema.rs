@@ -4,6 +4,7 @@
 use crate::chart::Chart;
 use crate::diagnostic::Diagnostic;
 use crate::schema::{self, node_at};
+use crate::schema_errors::{Problem, problems};
 use crate::source::Origin;
 use crate::yaml::{Node, Value};
 
@@ -37,16 +38,12 @@ pub fn validate(chart: &Chart, values: &Node, private_files: &[&str]) -> Vec<Dia
         }
     };
     let instance = values.to_json();
+    let private = |pointer: &str| from_files(node_at(values, pointer), private_files);
     validator
         .iter_errors(&instance)
-        .map(|error| {
-            let pointer = error.instance_path().as_str().to_string();
+        .flat_map(|error| problems(&error, &private))
+        .map(|Problem { pointer, message }| {
             let at = node_at(values, &pointer);
-            let message = if from_files(at, private_files) {
-                error.masked().to_string()
-            } else {
-                error.to_string()
-            };
             Diagnostic::error(
                 "values/schema",
                 format!(
