@@ -264,7 +264,7 @@ impl Fleet {
                 .filter(|l| l.role.starts_with("private"))
                 .map(|l| l.file.path.as_str())
                 .collect();
-            let problems = values_schema::validate(chart, &values, &private_files);
+            let problems = values_schema::validate(chart, &values, &layers, &private_files);
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }

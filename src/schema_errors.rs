@@ -11,6 +11,8 @@ use jsonschema::error::ValidationErrorKind;
 pub struct Problem {
     pub pointer: String,
     pub message: String,
+    /// For a missing required property: its name (a layer may have deleted it with `~`).
+    pub missing: Option<String>,
 }
 
 /// The problems `error` stands for. `masked(pointer)`: never quote the value there (secrets).
@@ -32,9 +34,14 @@ pub fn problems(error: &ValidationError<'_>, masked: &dyn Fn(&str) -> bool) -> V
     } else {
         error.to_string()
     };
+    let missing = match error.kind() {
+        ValidationErrorKind::Required { property } => property.as_str().map(str::to_string),
+        _ => None,
+    };
     vec![Problem {
         pointer: pointer.to_string(),
         message,
+        missing,
     }]
 }
 

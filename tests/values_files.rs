@@ -169,3 +169,32 @@ fn a_null_that_breaks_a_namespace_entry_is_reported_at_the_null() {
     );
     assert!(!message.contains("systemNamespace"), "{message}");
 }
+
+#[test]
+fn a_null_that_deletes_a_required_default_is_reported_at_the_null() {
+    let project = copy_project(&fleet_2023());
+    let p = project.path();
+    let file = "values/eqiad/values.yaml";
+    edit_file(
+        &p.join(file),
+        "kubernetesMasters:\n",
+        "image: ~\nkubernetesMasters:\n",
+    );
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "values/schema");
+    // One cause, one diagnostic: at the `~`, naming every release it broke.
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], file);
+    assert_eq!(found[0]["line"], line_of(p, file, "image: ~"));
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"image\" is a required property"),
+        "{:#}",
+        found[0]
+    );
+    let notes = found[0]["notes"].to_string();
+    assert!(notes.contains("calico, coredns, cfssl-issuer"), "{notes}");
+}

@@ -1,17 +1,25 @@
 //! Merged values against their chart's values.schema.json, checked before rendering: an
 //! error names the values file and line that set the offending value.
 
+use std::sync::Arc;
+
 use crate::chart::Chart;
 use crate::diagnostic::Diagnostic;
 use crate::schema::{self, node_at};
 use crate::schema_errors::{Problem, problems};
 use crate::source::Origin;
+use crate::values::Layer;
 use crate::yaml::{Node, Value};
 
 /// Problems with `values` (merged for one release in one cluster, which the caller names),
 /// or none if the chart has no values.schema.json. Values set by a file in `private_files`
 /// (the secret overlay) are never quoted in a message.
-pub fn validate(chart: &Chart, values: &Node, private_files: &[&str]) -> Vec<Diagnostic> {
+pub fn validate(
+    chart: &Chart,
+    values: &Node,
+    layers: &[Arc<Layer>],
+    private_files: &[&str],
+) -> Vec<Diagnostic> {
     let Some(schema_file) = &chart.schema else {
         return Vec::new();
     };
@@ -42,19 +50,49 @@ pub fn validate(chart: &Chart, values: &Node, private_files: &[&str]) -> Vec<Dia
     validator
         .iter_errors(&instance)
         .flat_map(|error| problems(&error, &private))
-        .map(|Problem { pointer, message }| {
-            let at = node_at(values, &pointer);
-            Diagnostic::error(
-                "values/schema",
-                format!(
-                    "{}: {message}",
-                    schema::dotted(&pointer).replace("(object)", "(values)")
-                ),
-            )
-            .at(at.origin.as_ref())
-            .note(format!("checked against {}", schema_file.path))
-        })
+        .map(
+            |Problem {
+                 pointer,
+                 message,
+                 missing,
+             }| {
+                let at = node_at(values, &pointer);
+                // A required value a layer deleted with `~`: the `~` is the place to fix.
+                let deleted_at = missing.and_then(|key| deleting_null(layers, &pointer, &key));
+                let origin = deleted_at.as_ref().or(at.origin.as_ref());
+                let d = Diagnostic::error(
+                    "values/schema",
+                    format!(
+                        "{}: {message}",
+                        schema::dotted(&pointer).replace("(object)", "(values)")
+                    ),
+                )
+                .at(origin)
+                .note(format!("checked against {}", schema_file.path));
+                match deleted_at {
+                    Some(_) => {
+                        d.note("deleted here with `~` (null), which removes the chart's default")
+                    }
+                    None => d,
+                }
+            },
+        )
         .collect()
+}
+
+/// The last `key: ~` under `pointer` in the value files (not the chart defaults, whose
+/// nulls delete nothing) that deleted a value.
+fn deleting_null(layers: &[Arc<Layer>], pointer: &str, key: &str) -> Option<Origin> {
+    layers.iter().skip(1).rev().find_map(|layer| {
+        let mut node = &layer.root;
+        for part in pointer.split('/').skip(1) {
+            node = node.lookup([part.replace("~1", "/").replace("~0", "~").as_str()])?;
+        }
+        let value = node.lookup([key])?;
+        matches!(value.value, Value::Null)
+            .then(|| value.origin.clone())
+            .flatten()
+    })
 }
 
 /// serde_json's message without its trailing " at line L column C" (the origin says it).
