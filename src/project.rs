@@ -23,6 +23,9 @@ pub struct Project {
     /// The directory holding the charts, as kcc.yaml's `charts` spells it (relative to the
     /// project root; default `charts`). A fleet may share another fleet's charts.
     pub charts_dir: String,
+    /// Toggles that tools other than kcc test (releases kcc does not render): allowed on
+    /// clusters although nothing in this project tests them.
+    pub external_toggles: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -31,6 +34,8 @@ pub struct Cluster {
     pub group: String,
     pub kubernetes_version: String,
     pub toggles: Vec<String>,
+    /// Where each toggle is written, in the order of `toggles`.
+    pub toggle_origins: Vec<Origin>,
     pub origin: Origin,
 }
 
@@ -309,6 +314,11 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         .note("the fixture private overlay: <dir>/<release>-values.yaml and <dir>/<cluster>/<release>-values.yaml"));
     }
     let helm_defaults = top.opt("helmDefaults").cloned();
+    let external_toggles = top
+        .strings("externalToggles")?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     let charts_dir = top
         .opt_string("charts")?
         .map(|dir| dir.trim_end_matches('/').to_string())
@@ -318,11 +328,13 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     let mut clusters: Vec<Cluster> = Vec::new();
     for item in seq(clusters_node, "clusters")? {
         let mut f = Fields::of(item, "a cluster")?;
+        let (toggles, toggle_origins) = f.strings("toggles")?.into_iter().unzip();
         let cluster = Cluster {
             name: f.string("name", item)?,
             group: f.string("group", item)?,
             kubernetes_version: f.string("kubernetesVersion", item)?,
-            toggles: f.strings("toggles")?.into_iter().map(|(s, _)| s).collect(),
+            toggles,
+            toggle_origins,
             origin: item.origin.clone().expect("loaded nodes have origins"),
         };
         f.finish()?;
@@ -389,6 +401,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         private_fixture,
         helm_defaults,
         charts_dir,
+        external_toggles,
     })
 }
 

@@ -198,3 +198,63 @@ fn a_null_that_deletes_a_required_default_is_reported_at_the_null() {
     let notes = found[0]["notes"].to_string();
     assert!(notes.contains("calico, coredns, cfssl-issuer"), "{notes}");
 }
+
+#[test]
+fn a_toggle_nothing_tests_is_an_error_at_its_line() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    edit_file(
+        &p.join("kcc.yaml"),
+        "toggles: [extras]",
+        "toggles: [extrsa]",
+    );
+    let (out, diagnostics) = check_json(p);
+    assert_exit(&out, 1);
+    let found = with_rule(&diagnostics, "project/toggle");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    assert_eq!(found[0]["file"], "kcc.yaml");
+    assert_eq!(
+        found[0]["line"],
+        line_of(p, "kcc.yaml", "toggles: [extrsa]")
+    );
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("toggle `extrsa` of cluster `alpha`"),
+        "{message}"
+    );
+    // `extras` is tested by web-extras' condition, but no cluster has it any more.
+    let notes = found[0]["notes"].to_string();
+    assert!(!notes.contains("did you mean"), "{notes}");
+}
+
+#[test]
+fn external_toggles_are_accepted() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    edit_file(
+        &p.join("kcc.yaml"),
+        "toggles: []",
+        "toggles: [install_istio]",
+    );
+    let (_, diagnostics) = check_json(p);
+    assert_eq!(with_rule(&diagnostics, "project/toggle").len(), 1);
+    edit_file(
+        &p.join("kcc.yaml"),
+        "clusters:\n",
+        "externalToggles: [install_istio]\nclusters:\n",
+    );
+    let (_, diagnostics) = check_json(p);
+    assert!(with_rule(&diagnostics, "project/toggle").is_empty());
+}
+
+#[test]
+fn a_misspelt_toggle_gets_a_suggestion() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    edit_file(&p.join("kcc.yaml"), "toggles: []", "toggles: [extrsa]");
+    let (_, diagnostics) = check_json(p);
+    let found = with_rule(&diagnostics, "project/toggle");
+    assert_eq!(found.len(), 1, "{diagnostics:#?}");
+    let notes = found[0]["notes"].to_string();
+    assert!(notes.contains("did you mean `extras`?"), "{notes}");
+}

@@ -12,6 +12,7 @@
 //! | yaml.rs | `yaml/ambiguous` (warning) |
 //! | unread.rs | `values/unread`, `values/missing-group` |
 //! | unknown_keys.rs | `values/unknown-key` |
+//! | toggles.rs | `project/toggle` |
 //!
 //! A diagnostic points at the values line to fix where one set the offending value, else
 //! at the rendered object.
@@ -23,6 +24,7 @@ mod psp;
 mod rbac;
 mod releases;
 mod required;
+mod toggles;
 mod unknown_keys;
 mod unread;
 mod yaml;
@@ -58,6 +60,7 @@ pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
     d.extend(yaml::ambiguous(&fleet.project));
     d.extend(unread::check(&fleet.project));
     d.extend(unknown_keys::check(fleet));
+    d.extend(toggles::check(fleet));
     d
 }
 

@@ -1,0 +1,116 @@
+//! `project/toggle`: a cluster toggle that nothing tests — no release's `installed`
+//! condition, no chart file, no values file names it — changes nothing, so it is either
+//! a typo (`install_cert_manger`) or dead configuration. Reported at the toggle in kcc.yaml.
+//! Toggles that other tools test (releases kcc does not render) are declared in kcc.yaml's
+//! `externalToggles`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::diagnostic::Diagnostic;
+use crate::render::Fleet;
+
+/// True if `word` occurs in `text` as a whole word (not inside a longer name).
+fn mentions(text: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_name) && !after.is_some_and(is_name)
+    })
+}
+
+/// Every text a toggle can be tested in: `installed` conditions, chart files (templates and
+/// defaults) and the values files.
+fn texts(fleet: &Fleet) -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Ok(text) = std::fs::read_to_string(&path) {
+                out.push(text);
+            }
+        }
+    }
+    let mut out: Vec<String> = fleet
+        .project
+        .releases
+        .iter()
+        .filter_map(|r| r.installed.clone())
+        .collect();
+    let charts: BTreeSet<&str> = fleet
+        .project
+        .releases
+        .iter()
+        .map(|r| r.chart.as_str())
+        .collect();
+    for chart in charts {
+        walk(&fleet.project.charts_path().join(chart), &mut out);
+    }
+    walk(&fleet.root().join("values"), &mut out);
+    out
+}
+
+pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
+    let texts = texts(fleet);
+    let tested = |toggle: &str| texts.iter().any(|t| mentions(t, toggle));
+    let all: BTreeSet<&str> = fleet
+        .project
+        .clusters
+        .iter()
+        .flat_map(|c| c.toggles.iter().map(String::as_str))
+        .collect();
+    let external = &fleet.project.external_toggles;
+    let used: BTreeSet<&str> = all
+        .iter()
+        .copied()
+        .filter(|t| external.iter().any(|e| e == t) || tested(t))
+        .collect();
+    let mut out = Vec::new();
+    for cluster in &fleet.project.clusters {
+        for (toggle, origin) in cluster.toggles.iter().zip(&cluster.toggle_origins) {
+            if used.contains(toggle.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::error(
+                "project/toggle",
+                format!(
+                    "toggle `{toggle}` of cluster `{}` is tested by no release condition, chart or values file: it changes nothing",
+                    cluster.name
+                ),
+            )
+            .at(Some(origin));
+            let near = used
+                .iter()
+                .find(|u| strsim::damerau_levenshtein(u, toggle) <= 2);
+            d = match near {
+                Some(near) => d.note(format!("did you mean `{near}`?")),
+                None => d.note(
+                    "remove it, test it in a release's `installed` condition or a chart, or list it in kcc.yaml's `externalToggles` if other tools test it",
+                ),
+            };
+            out.push(d);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions;
+
+    #[test]
+    fn whole_words_only() {
+        assert!(mentions(
+            "'\"install_foo\" in cluster.toggles'",
+            "install_foo"
+        ));
+        assert!(mentions("- toggle: istio\n", "istio"));
+        assert!(!mentions("install_foo_bar", "install_foo"));
+        assert!(!mentions("istio-gateways", "istio"));
+    }
+}
