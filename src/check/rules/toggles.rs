@@ -5,7 +5,6 @@
 //! `externalToggles`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
@@ -23,19 +22,6 @@ fn mentions(text: &str, word: &str) -> bool {
 /// Every text a toggle can be tested in: `installed` conditions, chart files (templates and
 /// defaults) and the values files.
 fn texts(fleet: &Fleet) -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if let Ok(text) = std::fs::read_to_string(&path) {
-                out.push(text);
-            }
-        }
-    }
     let mut out: Vec<String> = fleet
         .project
         .releases
@@ -48,10 +34,14 @@ fn texts(fleet: &Fleet) -> Vec<String> {
         .iter()
         .map(|r| r.chart.as_str())
         .collect();
-    for chart in charts {
-        walk(&fleet.project.charts_path().join(chart), &mut out);
+    let dirs = charts
+        .into_iter()
+        .map(|chart| fleet.project.charts_path().join(chart))
+        .chain([fleet.root().join("values")]);
+    for dir in dirs {
+        let files = super::files_under(&dir, &|_| true);
+        out.extend(files.iter().filter_map(|f| std::fs::read_to_string(f).ok()));
     }
-    walk(&fleet.root().join("values"), &mut out);
     out
 }
 

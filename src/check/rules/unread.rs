@@ -33,23 +33,18 @@ fn readable(project: &Project) -> BTreeSet<String> {
     files
 }
 
-/// Every `*.yaml`/`*.yml` file under `dir`, as `prefix/...` paths, sorted.
-fn yaml_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        let shown = format!("{prefix}/{name}");
-        if path.is_dir() {
-            yaml_files(&path, &shown, out);
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            out.push(shown);
-        }
-    }
+/// Every `*.yaml`/`*.yml` file under `values/`, as project-relative `values/...` paths.
+fn values_files(root: &Path) -> Vec<String> {
+    super::files_under(&root.join("values"), &super::is_yaml)
+        .iter()
+        .filter_map(|path| path.strip_prefix(root).ok())
+        .map(|rel| {
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect()
 }
 
 /// The readable file `file` was most likely meant to be: `<dir>/<name>-values.yaml` for a
@@ -76,8 +71,7 @@ fn closest<'a>(file: &str, readable: &'a BTreeSet<String>) -> Option<&'a str> {
 /// no values file.
 pub fn check(project: &Project) -> Vec<Diagnostic> {
     let readable = readable(project);
-    let mut present = Vec::new();
-    yaml_files(&project.root.join("values"), "values", &mut present);
+    let present = values_files(&project.root);
     let unread: Vec<&String> = present.iter().filter(|f| !readable.contains(*f)).collect();
     let mut out = Vec::new();
     // Top-level files that a missing group was probably meant to be: reported once, there.

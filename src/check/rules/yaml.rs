@@ -5,7 +5,7 @@
 //!
 //! Each file is read once, from disk: `values/**` and `<charts>/*/values.yaml`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
@@ -19,22 +19,8 @@ const RULE: &str = "yaml/ambiguous";
 /// Every values file of a project with the name messages give it: `values/**/*.yaml` and
 /// `<charts>/*/values.yaml`, sorted by name.
 pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                out.push(path);
-            }
-        }
-    }
     let root = &project.root;
-    let mut values = Vec::new();
-    walk(&root.join("values"), &mut values);
+    let values = super::files_under(&root.join("values"), &super::is_yaml);
     let mut files: Vec<(PathBuf, String)> = values
         .into_iter()
         .map(|path| {
