@@ -1,7 +1,9 @@
 //! `yaml/ambiguous` (warning): a plain scalar in a values file that YAML 1.1 readers (helm,
 //! kubectl) read differently from kcc's YAML 1.2: `yes`/`no`/`on`/`off`/`y`/`n`, numbers
-//! with leading zeros (`0755`), sexagesimal numbers (`1:20`), `0b`/`0o` prefixes and
-//! underscores in numbers. Scalars both read alike (`1.23`, `true`, `~`) are fine.
+//! with leading zeros (`0755`), `0b`/`0o` prefixes and underscores in numbers. Scalars both
+//! read alike (`1.23`, `true`, `~`) are fine, and so is YAML 1.1's sexagesimal `1:20`: the
+//! readers that matter (go-yaml v2, in helm and kubectl) read it as a string, as kcc does
+//! (checked against helm 3.15 in tests/helm_values.rs).
 //!
 //! Each file is read once, from disk: `values/**` and `<charts>/*/values.yaml`.
 
@@ -148,50 +150,7 @@ pub fn yaml11_reading(text: &str) -> Option<String> {
             digits.trim_start_matches('0')
         ));
     }
-    sexagesimal(unsigned).map(|v| format!("the sexagesimal number {sign}{v}"))
-}
-
-/// YAML 1.1's base-60 numbers: `[1-9][0-9_]*(:[0-5]?[0-9])+` (and a float form with a
-/// fractional part on the last component).
-fn sexagesimal(text: &str) -> Option<String> {
-    let parts: Vec<&str> = text.split(':').collect();
-    if parts.len() < 2 {
-        return None;
-    }
-    let head = parts[0].replace('_', "");
-    if !parts[0].starts_with(|c: char| c.is_ascii_digit())
-        || head.is_empty()
-        || !head.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let last = parts.len() - 1;
-    let (last_int, fraction) = match parts[last].split_once('.') {
-        Some((int, frac)) if frac.bytes().all(|b| b.is_ascii_digit() || b == b'_') => {
-            (int, Some(frac))
-        }
-        Some(_) => return None,
-        None => (parts[last], None),
-    };
-    if fraction.is_none() && head.starts_with('0') {
-        return None; // the integer form needs a non-zero first digit
-    }
-    let mut value: u128 = head.parse().ok()?;
-    for (i, part) in parts[1..].iter().enumerate() {
-        let part = if i + 1 == last { last_int } else { part };
-        if part.is_empty() || part.len() > 2 || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let n: u128 = part.parse().ok()?;
-        if n >= 60 {
-            return None;
-        }
-        value = value.checked_mul(60)?.checked_add(n)?;
-    }
-    Some(match fraction {
-        Some(f) => format!("{value}.{}", f.replace('_', "")),
-        None => value.to_string(),
-    })
+    None
 }
 
 /// How kcc reads the plain scalar, for the message.
@@ -249,18 +208,9 @@ mod tests {
             yaml11_reading("-010").as_deref(),
             Some("the octal integer -8")
         );
-        assert_eq!(
-            yaml11_reading("1:20").as_deref(),
-            Some("the sexagesimal number 80")
-        );
-        assert_eq!(
-            yaml11_reading("190:20:30").as_deref(),
-            Some("the sexagesimal number 685230")
-        );
-        assert_eq!(
-            yaml11_reading("1:20.5").as_deref(),
-            Some("the sexagesimal number 80.5")
-        );
+        // helm and kubectl (go-yaml v2) read sexagesimal-looking scalars as strings.
+        assert_eq!(yaml11_reading("1:20"), None);
+        assert_eq!(yaml11_reading("190:20:30"), None);
         assert_eq!(yaml11_reading("1_000").as_deref(), Some("the integer 1000"));
         assert_eq!(yaml11_reading("0b101").as_deref(), Some("the integer 5"));
         assert_eq!(yaml11_reading("0o17").as_deref(), Some("a string"));
