@@ -9,7 +9,7 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term;
 use serde::Serialize;
 
-use crate::source::Origin;
+use crate::source::{Origin, SourceFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,15 +115,14 @@ impl Diagnostic {
             // A secret's file is named, never quoted.
             Some(origin) if origin.file.private => {
                 notes.insert(0, format!("at {origin} (private: not shown)"));
-                ("", "")
+                ("", String::new())
             }
             Some(origin) => {
-                let start = origin.file.offset(origin.line, origin.col);
-                let end = caret_end(&origin.file.text, start);
-                labels.push(Label::primary((), start..end));
-                (origin.file.path.as_str(), origin.file.text.as_str())
+                let (text, caret) = excerpt(&origin.file, origin.line, origin.col);
+                labels.push(Label::primary((), caret));
+                (origin.file.path.as_str(), text)
             }
-            None => ("", ""),
+            None => ("", String::new()),
         };
         let report = Report::new(severity)
             .with_code(self.rule)
@@ -163,6 +162,46 @@ impl Diagnostic {
 }
 
 /// The caret covers the token at `start`: up to the next space or line end.
+/// Longest source line quoted whole; a longer one is cut to a window around the caret.
+const MAX_QUOTED_LINE: usize = 160;
+
+/// The text to quote for a diagnostic at `line:col` of `file` (only that line, preceded by
+/// empty lines so that its number is kept) and the caret's byte range in it. A very long
+/// line (minified JSON, a hostile file) is cut to a window around the caret, marked `…`.
+fn excerpt(file: &SourceFile, line: usize, col: usize) -> (String, std::ops::Range<usize>) {
+    let full = file.line_text(line).unwrap_or_default();
+    let padding = "\n".repeat(line.saturating_sub(1));
+    let chars: Vec<char> = full.chars().collect();
+    let (shown, caret_col) = if chars.len() <= MAX_QUOTED_LINE {
+        (full.to_string(), col)
+    } else {
+        let half = MAX_QUOTED_LINE / 2;
+        let from = col.saturating_sub(1).saturating_sub(half).min(chars.len());
+        let to = (from + MAX_QUOTED_LINE).min(chars.len());
+        let mut window: String = chars[from..to].iter().collect();
+        let mut caret_col = col - from;
+        if from > 0 {
+            window.insert(0, '…');
+            caret_col += 1;
+        }
+        if to < chars.len() {
+            window.push('…');
+        }
+        (window, caret_col)
+    };
+    let text = format!("{padding}{shown}\n");
+    let start = padding.len()
+        + shown
+            .chars()
+            .take(caret_col.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum::<usize>();
+    let end = caret_end(&text, start)
+        .min(padding.len() + shown.len())
+        .max(start);
+    (text, start..end)
+}
+
 fn caret_end(text: &str, start: usize) -> usize {
     let rest = &text[start.min(text.len())..];
     let len = rest.find(['\n', ' ', ',', ']', '}']).unwrap_or(rest.len());
@@ -212,7 +251,22 @@ impl From<Vec<Diagnostic>> for Failure {
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
 /// Reads a file, or fails with exit 2 naming it.
+/// The largest file kcc reads (values, charts, kcc.yaml, manifests): ten times the largest
+/// in a real fleet (calico's CRDs, ~1 MiB rendered), so that a hostile or mistaken file is
+/// refused at once instead of taking seconds and gigabytes.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 pub fn read_file(path: &std::path::Path) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::Fatal(format!("cannot read {}: {e}", path.display())))
+    let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot read {}: {e}", path.display()));
+    let size = std::fs::metadata(path).map_err(cannot)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(Failure::Config(vec![Diagnostic::error(
+            "input/too-large",
+            format!(
+                "{} is {size} bytes, more than kcc reads ({MAX_FILE_BYTES} bytes, 16 MiB)",
+                path.display()
+            ),
+        )]));
+    }
+    std::fs::read_to_string(path).map_err(cannot)
 }

@@ -22,10 +22,18 @@ pub fn validate_manifests(
     let mut files = Vec::new();
     for input in inputs {
         if input.as_os_str() == "-" {
+            // No more than a file may hold: a pipe that never ends must not fill memory.
             let mut text = String::new();
             std::io::stdin()
+                .take(crate::diagnostic::MAX_FILE_BYTES + 1)
                 .read_to_string(&mut text)
                 .map_err(|e| Failure::Fatal(format!("cannot read stdin: {e}")))?;
+            if text.len() as u64 > crate::diagnostic::MAX_FILE_BYTES {
+                return Err(Failure::Config(vec![crate::Diagnostic::error(
+                    "input/too-large",
+                    "standard input holds more than kcc reads (16 MiB)",
+                )]));
+            }
             files.push(SourceFile::new("<stdin>", text));
         } else {
             for path in manifest_paths(input)? {

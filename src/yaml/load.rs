@@ -10,12 +10,22 @@ use super::{Node, Value};
 use crate::diagnostic::Diagnostic;
 use crate::source::{Origin, SourceFile};
 
+/// At most this many nodes per file, aliases counted at their full size: far above any
+/// real values file or render (the largest, calico's CRDs, has ~60,000), far below what
+/// exhausts memory. An alias bomb ("billion laughs") stops here, at the alias.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// At most this deep a nesting of maps and lists (the loader recurses per level).
+pub const MAX_DEPTH: usize = 256;
+
 /// Every document of a file; a file with no documents gives an empty list.
 pub fn load_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
     let mut loader = Loader {
         file,
         parser: Parser::new_from_str(&file.text),
         anchors: HashMap::new(),
+        nodes: 0,
+        depth: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -48,7 +58,11 @@ pub fn load_one(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
     parser: Parser<'a, StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes with their size in nodes, which an alias adds to the count.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes built so far, aliases at their full size.
+    nodes: usize,
+    depth: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -77,16 +91,53 @@ impl<'a> Loader<'a> {
         Diagnostic::error("yaml/syntax", message).at(Some(&self.origin(span)))
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+    /// Counts `n` more nodes, refusing the file past [`MAX_NODES`].
+    fn count(&mut self, n: usize, span: Span) -> Result<(), Diagnostic> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::error(
+                "yaml/too-large",
+                format!("this YAML expands to more than {MAX_NODES} nodes (aliases counted in full): refused"),
+            )
+            .at(Some(&self.origin(span)))
+            .note("an alias used many times over (a \"billion laughs\" file) expands like this"));
         }
+        Ok(())
     }
 
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, Diagnostic> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Diagnostic::error(
+                "yaml/too-large",
+                format!("maps and lists nested more than {MAX_DEPTH} deep: refused"),
+            )
+            .at(Some(&self.origin(span))));
+        }
+        let start = self.nodes;
+        let anchor = match &event {
+            Event::Scalar(_, _, anchor, _)
+            | Event::SequenceStart(anchor, _)
+            | Event::MappingStart(anchor, _) => *anchor,
+            _ => 0,
+        };
+        let node = self.node_inner(event, span);
+        self.depth -= 1;
+        let node = node?;
+        if anchor != 0 {
+            self.anchors
+                .insert(anchor, (node.clone(), self.nodes - start));
+        }
+        Ok(node)
+    }
+
+    fn node_inner(&mut self, event: Event<'a>, span: Span) -> Result<Node, Diagnostic> {
         let origin = Some(self.origin(span));
+        if !matches!(event, Event::Alias(_)) {
+            self.count(1, span)?;
+        }
         match event {
-            Event::Scalar(text, style, anchor, tag) => {
+            Event::Scalar(text, style, _, tag) => {
                 let value = match (&tag, style) {
                     (Some(tag), _) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
                         self.tagged(&text, &tag.suffix, span)?
@@ -94,11 +145,9 @@ impl<'a> Loader<'a> {
                     (_, ScalarStyle::Plain) => resolve_plain(&text),
                     _ => Value::Str(text.into_owned()),
                 };
-                let node = Node::new(value, origin);
-                self.remember(anchor, &node);
-                Ok(node)
+                Ok(Node::new(value, origin))
             }
-            Event::SequenceStart(anchor, _) => {
+            Event::SequenceStart(..) => {
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
@@ -107,11 +156,9 @@ impl<'a> Loader<'a> {
                     }
                     items.push(self.node(event, span)?);
                 }
-                let node = Node::new(Value::Seq(items), origin);
-                self.remember(anchor, &node);
-                Ok(node)
+                Ok(Node::new(Value::Seq(items), origin))
             }
-            Event::MappingStart(anchor, _) => {
+            Event::MappingStart(..) => {
                 let mut map: BTreeMap<String, Node> = BTreeMap::new();
                 // Keys written explicitly, for duplicate detection: a key a merge key brought
                 // in may be overridden, one written twice may not.
@@ -151,15 +198,16 @@ impl<'a> Loader<'a> {
                     value.origin = Some(key_origin);
                     map.insert(key, value);
                 }
-                let node = Node::new(Value::Map(map), origin);
-                self.remember(anchor, &node);
-                Ok(node)
+                Ok(Node::new(Value::Map(map), origin))
             }
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| self.error(span, "alias to an unknown anchor".into())),
+            Event::Alias(id) => {
+                let Some(&(_, size)) = self.anchors.get(&id) else {
+                    return Err(self.error(span, "alias to an unknown anchor".into()));
+                };
+                // Counted before it is copied: a bomb stops before it takes the memory.
+                self.count(size, span)?;
+                Ok(self.anchors[&id].0.clone())
+            }
             other => Err(self.error(span, format!("unexpected {other:?}"))),
         }
     }

@@ -40,7 +40,11 @@ fn texts(fleet: &Fleet) -> Vec<String> {
         .chain([fleet.root().join("values")]);
     for dir in dirs {
         let files = super::files_under(&dir, &|_| true);
-        out.extend(files.iter().filter_map(|f| std::fs::read_to_string(f).ok()));
+        out.extend(
+            files
+                .iter()
+                .filter_map(|f| crate::diagnostic::read_file(f).ok()),
+        );
     }
     out
 }

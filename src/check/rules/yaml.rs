@@ -58,7 +58,7 @@ pub fn ambiguous(project: &Project) -> Vec<Diagnostic> {
     values_files(project)
         .into_iter()
         .filter_map(|(path, shown)| {
-            let text = std::fs::read_to_string(path).ok()?;
+            let text = crate::diagnostic::read_file(&path).ok()?;
             Some(scan(&SourceFile::new(shown, text)))
         })
         .flatten()
