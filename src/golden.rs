@@ -65,7 +65,7 @@ pub fn current(root: &Path) -> Result<Files> {
                     .expect("under root")
                     .to_string_lossy()
                     .replace('\\', "/");
-                files.insert(rel, crate::diagnostic::read_file(&path)?);
+                files.insert(rel, crate::confine::read_inside(&path, root)?);
             }
         }
     }

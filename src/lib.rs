@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod check;
 pub mod commands;
+pub mod confine;
 pub mod diagnostic;
 pub mod diff;
 pub mod git;

@@ -136,41 +136,45 @@ impl Fleet {
         let root = self.root();
         let chart = &self.charts[&release.chart];
         let mut layers = vec![Arc::clone(&chart.defaults)];
-        let mut add =
-            |path: PathBuf, display: String, role: String, required: bool| -> Result<()> {
-                match self.layers.get(&path, &display, &role)? {
-                    Some(layer) => layers.push(layer),
-                    None if required => {
-                        return Err(Diagnostic::error(
-                            "project/values",
-                            format!(
-                                "release `{}` names values file `{display}`, which does not exist",
-                                release.name
-                            ),
-                        )
-                        .at(Some(&release.origin))
-                        .into());
-                    }
-                    None => {}
+        let mut add = |path: PathBuf,
+                       display: String,
+                       role: String,
+                       required: bool,
+                       inside: &Path|
+         -> Result<()> {
+            match self.layers.get(&path, &display, &role, inside)? {
+                Some(layer) => layers.push(layer),
+                None if required => {
+                    return Err(Diagnostic::error(
+                        "project/values",
+                        format!(
+                            "release `{}` names values file `{display}`, which does not exist",
+                            release.name
+                        ),
+                    )
+                    .at(Some(&release.origin))
+                    .into());
                 }
-                Ok(())
-            };
+                None => {}
+            }
+            Ok(())
+        };
         let project_file = |rel: String| (root.join(&rel), rel);
         let (p, d) = project_file("values/common.yaml".into());
-        add(p, d, "common".into(), false)?;
+        add(p, d, "common".into(), false, root)?;
         for extra in &release.values {
             let (p, d) = project_file(extra.clone());
-            add(p, d, "release extra".into(), true)?;
+            add(p, d, "release extra".into(), true, root)?;
         }
         let (p, d) = project_file(format!("values/{}.yaml", cluster.group));
-        add(p, d, format!("group {}", cluster.group), false)?;
+        add(p, d, format!("group {}", cluster.group), false, root)?;
         let (p, d) = project_file(format!("values/{}/values.yaml", cluster.name));
-        add(p, d, format!("cluster {}", cluster.name), false)?;
+        add(p, d, format!("cluster {}", cluster.name), false, root)?;
         let (p, d) = project_file(format!(
             "values/{}/{}-values.yaml",
             cluster.name, release.name
         ));
-        add(p, d, "cluster × release".to_string(), false)?;
+        add(p, d, "cluster × release".to_string(), false, root)?;
         let private_dir = match private {
             // A mistyped --private must not silently deploy without secrets.
             Some(dir) if !dir.is_dir() => {
@@ -193,12 +197,14 @@ impl Fleet {
                 format!("{shown}/{name}"),
                 "private".into(),
                 false,
+                &dir,
             )?;
             add(
                 dir.join(&cluster.name).join(&name),
                 format!("{shown}/{}/{name}", cluster.name),
                 format!("private {}", cluster.name),
                 false,
+                &dir,
             )?;
         }
         Ok(layers)

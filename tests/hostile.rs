@@ -117,3 +117,98 @@ fn a_long_line_is_quoted_around_the_caret() {
     assert!(text.len() < 2_000, "{} bytes: {text}", text.len());
     assert!(text.contains('…'), "{text}");
 }
+
+const SENTINEL: &str = "kcc-sentinel-outside-the-project";
+
+/// A file outside any project holding the sentinel, and a demo project copy.
+fn project_and_outside_file() -> (tempfile::TempDir, tempfile::TempDir, std::path::PathBuf) {
+    let project = copy_project(&fixture("demo"));
+    let outside = tempfile::tempdir().unwrap();
+    let file = outside.path().join("passwd");
+    write(&file, &format!("replicas: 1\nroot: {SENTINEL}\n"));
+    (project, outside, file)
+}
+
+fn assert_refused_without_leaking(out: &std::process::Output, link: &str) {
+    assert_exit(out, 1);
+    let all = format!("{}{}", stdout(out), stderr(out));
+    assert!(all.contains("error[input/path]"), "{all}");
+    assert!(all.contains(link), "{all}");
+    assert!(!all.contains(SENTINEL), "{all}");
+}
+
+#[test]
+fn a_values_file_linking_outside_the_project_is_refused() {
+    let (project, _outside, file) = project_and_outside_file();
+    let link = project.path().join("values/alpha/web-values.yaml");
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    for args in [
+        &["render"][..],
+        &["check"][..],
+        &["explain", "alpha", "web", "root"][..],
+    ] {
+        let out = kcc(project.path(), args);
+        assert_refused_without_leaking(&out, "web-values.yaml");
+    }
+}
+
+#[test]
+fn a_template_linking_outside_the_chart_is_refused() {
+    let (project, _outside, file) = project_and_outside_file();
+    let link = project.path().join("charts/web/templates/leak.yaml");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let out = kcc(project.path(), &["render"]);
+    assert_refused_without_leaking(&out, "leak.yaml");
+}
+
+#[test]
+fn a_chart_directory_linking_outside_is_refused() {
+    let (project, outside, _file) = project_and_outside_file();
+    let real = outside.path().join("web");
+    copy_dir(&project.path().join("charts/web"), &real);
+    std::fs::remove_dir_all(project.path().join("charts/web")).unwrap();
+    std::os::unix::fs::symlink(&real, project.path().join("charts/web")).unwrap();
+    let out = kcc(project.path(), &["render"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("error[input/path]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_golden_file_linking_outside_is_refused() {
+    let (project, _outside, file) = project_and_outside_file();
+    let golden = project.path().join("golden/alpha");
+    std::fs::create_dir_all(&golden).unwrap();
+    std::os::unix::fs::symlink(&file, golden.join("web.yaml")).unwrap();
+    let out = kcc(project.path(), &["check"]);
+    assert_refused_without_leaking(&out, "web.yaml");
+}
+
+#[test]
+fn a_directory_where_a_values_file_belongs_is_an_error() {
+    let project = copy_project(&fixture("demo"));
+    let path = project.path().join("values/alpha/web-values.yaml");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    let out = kcc(project.path(), &["render"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("web-values.yaml is a directory, where kcc expects a file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_directory_where_the_values_schema_belongs_is_an_error() {
+    let project = copy_project(&fixture("demo"));
+    std::fs::create_dir(project.path().join("charts/web/values.schema.json")).unwrap();
+    let out = kcc(project.path(), &["render"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("values.schema.json is a directory"), "{err}");
+}

@@ -15,7 +15,8 @@ use minijinja::value::Value as Mj;
 pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
 
-use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::confine::{read_inside, read_optional_inside};
+use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, parse_objects};
 use crate::source::{Origin, SourceFile};
 use crate::values::{Layer, parse_layer};
@@ -58,6 +59,20 @@ impl Chart {
                 dir.display()
             )));
         }
+        // A chart that is a link out of the charts directory would let templates read
+        // anything: refused like any other link out.
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if !real(&dir).starts_with(real(charts_dir)) {
+            return Err(Failure::Config(vec![Diagnostic::error(
+                "input/path",
+                format!(
+                    "chart directory {} resolves to {}, outside {}",
+                    dir.display(),
+                    real(&dir).display(),
+                    charts_dir.display()
+                ),
+            )]));
+        }
         let rel = |p: &str| format!("{shown}/{name}/{p}");
         let mut files = BTreeMap::new();
         for sub in ["templates", "crds"] {
@@ -74,12 +89,15 @@ impl Chart {
             entries.sort();
             for entry in entries {
                 let key = format!("{sub}/{entry}");
-                let text = read_file(&sub_dir.join(&entry))?;
+                let text = read_inside(&sub_dir.join(&entry), &dir)?;
                 files.insert(key.clone(), SourceFile::new(rel(&key), text));
             }
         }
 
-        let chart_yaml = SourceFile::new(rel("Chart.yaml"), read_file(&dir.join("Chart.yaml"))?);
+        let chart_yaml = SourceFile::new(
+            rel("Chart.yaml"),
+            read_inside(&dir.join("Chart.yaml"), &dir)?,
+        );
         let meta = load_one(&chart_yaml)?;
         let field = |key: &str| -> Result<String> {
             match meta.get(key).map(|n| &n.value) {
@@ -98,25 +116,14 @@ impl Chart {
         let version = field("version")?;
         let app_version = field("appVersion").unwrap_or_default();
 
-        let values_path = dir.join("values.yaml");
-        let values_text = if values_path.is_file() {
-            read_file(&values_path)?
-        } else {
-            String::new()
-        };
+        let values_text = read_optional_inside(&dir.join("values.yaml"), &dir)?.unwrap_or_default();
         let defaults = Arc::new(parse_layer(
             "chart defaults",
             SourceFile::new(rel("values.yaml"), values_text),
         )?);
-        let schema_path = dir.join("values.schema.json");
-        let schema = if schema_path.is_file() {
-            Some(SourceFile::new(
-                rel("values.schema.json"),
-                read_file(&schema_path)?,
-            ))
-        } else {
-            None
-        };
+        // A directory in its place is an error, not "no schema": checks must not turn off.
+        let schema = read_optional_inside(&dir.join("values.schema.json"), &dir)?
+            .map(|text| SourceFile::new(rel("values.schema.json"), text));
 
         let mut env = environment();
         let mut templates = Vec::new();

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 pub use explain::explain;
 pub use merge::{coalesce, overlay};
 
-use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::source::{Origin, SourceFile};
 use crate::yaml::{Node, Value, load_one};
 
@@ -73,12 +73,18 @@ pub struct LayerCache {
 
 impl LayerCache {
     /// The layer at `path` (shown to the user as `display`), or None if there is no such file.
-    pub fn get(&self, path: &Path, display: &str, role: &str) -> Result<Option<Arc<Layer>>> {
+    /// The file must lie under `inside` (the project, or the private directory).
+    pub fn get(
+        &self,
+        path: &Path,
+        display: &str,
+        role: &str,
+        inside: &Path,
+    ) -> Result<Option<Arc<Layer>>> {
         if let Some(hit) = self.loaded.lock().expect("layer cache poisoned").get(path) {
             return Ok(hit.as_ref().map(|l| relabel(l, role)));
         }
-        let layer = if path.is_file() {
-            let text = read_file(path)?;
+        let layer = if let Some(text) = crate::confine::read_optional_inside(path, inside)? {
             let file = if role.starts_with("private") {
                 SourceFile::private(display, text)
             } else {

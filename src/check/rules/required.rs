@@ -73,7 +73,7 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
         .into_iter()
         .map(|(file, key, what)| {
             let path = fleet.root().join(&file);
-            let origin = match crate::diagnostic::read_file(&path) {
+            let origin = match crate::confine::read_inside(&path, fleet.root()) {
                 Ok(text) => Origin::new(&SourceFile::new(file.as_str(), text), 1, 1),
                 Err(_) => view.cluster.origin.clone(),
             };

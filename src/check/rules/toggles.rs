@@ -43,7 +43,7 @@ fn texts(fleet: &Fleet) -> Vec<String> {
         out.extend(
             files
                 .iter()
-                .filter_map(|f| crate::diagnostic::read_file(f).ok()),
+                .filter_map(|f| crate::confine::read_inside(f, &dir).ok()),
         );
     }
     out

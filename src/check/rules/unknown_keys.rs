@@ -64,7 +64,7 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
         if charts.iter().any(|c| !fleet.charts.contains_key(*c)) {
             continue;
         }
-        let Ok(text) = crate::diagnostic::read_file(&fleet.root().join(&file)) else {
+        let Ok(text) = crate::confine::read_inside(&fleet.root().join(&file), fleet.root()) else {
             continue;
         };
         // A file that does not parse is reported where it is loaded.

@@ -117,7 +117,8 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
         }
     }
     for (dir, files) in &orphan_dirs {
-        let text = crate::diagnostic::read_file(&project.root.join(files[0])).unwrap_or_default();
+        let text = crate::confine::read_inside(&project.root.join(files[0]), &project.root)
+            .unwrap_or_default();
         let origin = Origin::new(&SourceFile::new(files[0].as_str(), text), 1, 1);
         let mut d = Diagnostic::error(
             "values/unread",
@@ -142,7 +143,8 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
         explained.extend(files.iter().map(|f| f.to_string()));
     }
     for file in unread.into_iter().filter(|f| !explained.contains(*f)) {
-        let text = crate::diagnostic::read_file(&project.root.join(file)).unwrap_or_default();
+        let text = crate::confine::read_inside(&project.root.join(file), &project.root)
+            .unwrap_or_default();
         let origin = Origin::new(&SourceFile::new(file.as_str(), text), 1, 1);
         let mut d = Diagnostic::error(
             "values/unread",

@@ -58,7 +58,14 @@ pub fn ambiguous(project: &Project) -> Vec<Diagnostic> {
     values_files(project)
         .into_iter()
         .filter_map(|(path, shown)| {
-            let text = crate::diagnostic::read_file(&path).ok()?;
+            // Chart defaults may live in a charts directory outside the project.
+            let charts = project.charts_path();
+            let inside = if path.starts_with(&charts) {
+                charts
+            } else {
+                project.root.clone()
+            };
+            let text = crate::confine::read_inside(&path, &inside).ok()?;
             Some(scan(&SourceFile::new(shown, text)))
         })
         .flatten()

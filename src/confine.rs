@@ -1,0 +1,95 @@
+//! Reading only inside the project. kcc runs on CI for changes written by anyone: a
+//! symbolic link in values/, charts/ or golden/ pointing at /etc/passwd must not make kcc
+//! print that file in a render, an error excerpt or a diff. A file is read only if its real
+//! path (links resolved) lies under the directory it belongs to; a directory or other
+//! non-file where a file is expected is an error too, never silently skipped.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+
+/// The text of the file at `path`, which must resolve to a file under `root`.
+pub fn read_inside(path: &Path, root: &Path) -> Result<String> {
+    match read_optional_inside(path, root)? {
+        Some(text) => Ok(text),
+        None => Err(Failure::Fatal(format!(
+            "cannot read {}: no such file",
+            path.display()
+        ))),
+    }
+}
+
+/// Like [`read_inside`], but None when nothing is at `path`.
+pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(None);
+    };
+    let refuse = |message: String| {
+        Err(Failure::Config(vec![Diagnostic::error(
+            "input/path",
+            message,
+        )]))
+    };
+    let real = match std::fs::canonicalize(path) {
+        Ok(real) => real,
+        // A dangling link: nothing to read, but not silently nothing either.
+        Err(_) if meta.file_type().is_symlink() => {
+            return refuse(format!("{} is a symbolic link to nothing", path.display()));
+        }
+        Err(e) => {
+            return Err(Failure::Fatal(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    if !real.starts_with(&real_root) {
+        return refuse(format!(
+            "{} resolves to {}, outside {}: kcc reads nothing outside the project",
+            path.display(),
+            real.display(),
+            root.display()
+        ));
+    }
+    if !real.is_file() {
+        return refuse(format!(
+            "{} is {}, where kcc expects a file",
+            path.display(),
+            if real.is_dir() {
+                "a directory"
+            } else {
+                "not a regular file"
+            }
+        ));
+    }
+    read_file(&real).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_out_of_the_root_and_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("project");
+        std::fs::create_dir_all(root.join("values/sub")).unwrap();
+        std::fs::write(dir.path().join("secret"), "outside").unwrap();
+        std::fs::write(root.join("values/a.yaml"), "a: 1").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret"), root.join("values/out.yaml"))
+            .unwrap();
+        std::os::unix::fs::symlink(root.join("values/a.yaml"), root.join("values/in.yaml"))
+            .unwrap();
+        let read = |name: &str| read_optional_inside(&root.join(name), &root);
+        assert_eq!(read("values/a.yaml").unwrap().as_deref(), Some("a: 1"));
+        assert_eq!(read("values/in.yaml").unwrap().as_deref(), Some("a: 1"));
+        assert!(read("values/missing.yaml").unwrap().is_none());
+        for bad in ["values/out.yaml", "values/sub"] {
+            match read(bad) {
+                Err(Failure::Config(d)) => assert_eq!(d[0].rule, "input/path"),
+                other => panic!("{bad}: {:?}", other.map(|_| ())),
+            }
+        }
+    }
+}
