@@ -1,9 +1,11 @@
-//! Parity with production: kcc's render of the fleet in this repository equals what real
-//! helm rendered for eqiad, ml-staging-codfw and dse-k8s-eqiad, object for object.
+//! Parity with production: kcc's render of the frozen fleet snapshots (July 2023, April 2024)
+//! equals what real helm rendered for eqiad, ml-staging-codfw and dse-k8s-eqiad, object for
+//! object.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use common::*;
 use kcc::manifest::Identity;
@@ -51,8 +53,10 @@ fn strip_tool_metadata(node: &mut Node) {
     }
 }
 
-fn parity(cluster: &str) {
-    let reference_dir = fleet_2023().join("reference").join(cluster);
+/// Compares kcc's render of `cluster` in the fixture fleet `fleet` with the fleet's
+/// `reference/<cluster>/<release>.yaml`.
+fn parity(fleet: &Path, cluster: &str) {
+    let reference_dir = fleet.join("reference").join(cluster);
     let mut failures = Vec::new();
     let mut releases: Vec<_> = std::fs::read_dir(&reference_dir)
         .unwrap()
@@ -65,7 +69,7 @@ fn parity(cluster: &str) {
             &format!("reference {release}"),
             &std::fs::read_to_string(&path).unwrap(),
         );
-        let out = kcc(&fleet_2023(), &["render", "-c", cluster, "-r", &release]);
+        let out = kcc(fleet, &["render", "-c", cluster, "-r", &release]);
         assert_exit(&out, 0);
         let actual = objects(&format!("kcc {release}"), &stdout(&out));
         for (id, want) in &expected {
@@ -94,15 +98,45 @@ fn parity(cluster: &str) {
 
 #[test]
 fn eqiad_matches_production() {
-    parity("eqiad");
+    parity(&fleet_2023(), "eqiad");
 }
 
 #[test]
 fn ml_staging_codfw_matches_production() {
-    parity("ml-staging-codfw");
+    parity(&fleet_2023(), "ml-staging-codfw");
 }
 
 #[test]
 fn dse_k8s_eqiad_matches_production() {
-    parity("dse-k8s-eqiad");
+    parity(&fleet_2023(), "dse-k8s-eqiad");
+}
+
+#[test]
+fn eqiad_matches_production_2024() {
+    parity(&fleet_2024(), "eqiad");
+}
+
+#[test]
+fn ml_staging_codfw_matches_production_2024() {
+    parity(&fleet_2024(), "ml-staging-codfw");
+}
+
+#[test]
+fn dse_k8s_eqiad_matches_production_2024() {
+    parity(&fleet_2024(), "dse-k8s-eqiad");
+}
+
+/// The 2024 fixture as a whole: every cluster checks clean against its goldens, and the
+/// fleet has production's 3,184 objects (2023: 2,379).
+#[test]
+fn fleet_2024_checks_clean_with_production_object_count() {
+    let out = kcc(&fleet_2024(), &["check"]);
+    assert_exit(&out, 0);
+    let out = kcc(&fleet_2024(), &["render"]);
+    assert_exit(&out, 0);
+    let count = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("# Source:"))
+        .count();
+    assert_eq!(count, 3184, "objects in the April 2024 fleet");
 }

@@ -25,6 +25,13 @@ pub fn fleet_2023() -> PathBuf {
     fixture("admin_ng-2023-07")
 }
 
+/// The frozen copy of the admin_ng fleet as of April 2024, with production's render of the
+/// same three clusters in `reference/`.
+#[allow(dead_code)]
+pub fn fleet_2024() -> PathBuf {
+    fixture("admin_ng-2024-04")
+}
+
 /// `kcc --project DIR args...`, with a clean environment for colours and threads.
 pub fn kcc(project: &Path, args: &[&str]) -> Output {
     Command::cargo_bin("kcc")
