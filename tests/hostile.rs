@@ -212,3 +212,21 @@ fn a_directory_where_the_values_schema_belongs_is_an_error() {
     let err = stderr(&out);
     assert!(err.contains("values.schema.json is a directory"), "{err}");
 }
+
+#[test]
+fn an_integer_beyond_64_bits_is_an_error_at_its_line() {
+    let project = copy_project(&fixture("demo"));
+    let file = "values/alpha/web-values.yaml";
+    edit_file(
+        &project.path().join(file),
+        "replicas: 3\n",
+        "replicas: 99999999999999999999999999\n",
+    );
+    let out = kcc(project.path(), &["render"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("error[yaml/number]"), "{err}");
+    let line = line_of(project.path(), file, "replicas:");
+    assert!(err.contains(&format!("{file}:{line}:11")), "{err}");
+    assert!(!stdout(&out).contains("1e"), "{}", stdout(&out));
+}

@@ -346,6 +346,29 @@ fn an_ipv4_cidr_under_ipv6() {
     assert_mentions(&m, &["network.serviceCIDRs.ipv6", "not an ipv6 CIDR"]);
 }
 
+#[test]
+fn an_ipv4_mapped_ipv6_service_range() {
+    let file = "values/v6/values.yaml";
+    let c = check_edited(&[(file, "2001:db8:c:64::/116", "::ffff:10.64.72.0/120")]);
+    let m = c.one("network/cidr", file, "::ffff:10.64.72.0/120");
+    assert_mentions(&m, &["IPv4-mapped IPv6 range", "use the IPv4 range itself"]);
+}
+
+#[test]
+fn control_plane_cidrs_that_are_not_a_list() {
+    let file = "values/v6/values.yaml";
+    let c = check_edited(&[(
+        file,
+        "cidrs: [\"2001:db8:3::10/128\"]",
+        "cidrs: \"garbage\"",
+    )]);
+    let m = c.one("network/cidr", file, "cidrs: \"garbage\"");
+    assert_mentions(
+        &m,
+        &["kubernetesMasters.cidrs must be a list of CIDRs, not a string"],
+    );
+}
+
 // network/bgp
 
 #[test]

@@ -181,10 +181,22 @@ impl Network {
                 }
             }
         }
-        if let Some(cidrs) = values
+        let masters = values
             .lookup(["kubernetesMasters", "cidrs"])
-            .and_then(Node::as_seq)
-        {
+            .filter(|n| !matches!(n.value, Value::Null));
+        if let Some(node) = masters.filter(|n| n.as_seq().is_none()) {
+            problems.push(
+                Diagnostic::error(
+                    "network/cidr",
+                    format!(
+                        "kubernetesMasters.cidrs must be a list of CIDRs, not a {}",
+                        node.type_name()
+                    ),
+                )
+                .at(node.origin.as_ref()),
+            );
+        }
+        if let Some(cidrs) = masters.and_then(Node::as_seq) {
             for node in cidrs {
                 let parsed = scalar_text(node)
                     .ok_or_else(|| format!("expected a CIDR, not a {}", node.type_name()))
@@ -245,6 +257,14 @@ pub fn parse_cidr(text: &str) -> Result<IpNet, String> {
             format!("`{text}` is not a valid CIDR")
         }
     })?;
+    if let IpNet::V6(v6) = net
+        && let Some(v4) = v6.addr().to_ipv4_mapped()
+    {
+        // ::ffff:a.b.c.d is how an IPv6 socket sees an IPv4 peer, not an IPv6 range.
+        return Err(format!(
+            "`{text}` is an IPv4-mapped IPv6 range (::ffff:{v4}): use the IPv4 range itself"
+        ));
+    }
     if net.trunc() != net {
         return Err(format!(
             "`{text}` has host bits set: the network is {}",

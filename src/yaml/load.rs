@@ -142,7 +142,20 @@ impl<'a> Loader<'a> {
                     (Some(tag), _) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
                         self.tagged(&text, &tag.suffix, span)?
                     }
-                    (_, ScalarStyle::Plain) => resolve_plain(&text),
+                    (_, ScalarStyle::Plain) => {
+                        let value = resolve_plain(&text);
+                        if matches!(value, Value::Float(_)) && is_decimal_integer(&text) {
+                            // Read as a float it would render as 1e+26: no Kubernetes field
+                            // takes that, and the digits the author wrote are lost.
+                            return Err(Diagnostic::error(
+                                "yaml/number",
+                                format!("the integer {text} does not fit in 64 bits"),
+                            )
+                            .at(Some(&self.origin(span)))
+                            .note("Kubernetes integers are int32 or int64; quote it if it is meant as a string"));
+                        }
+                        value
+                    }
                     _ => Value::Str(text.into_owned()),
                 };
                 Ok(Node::new(value, origin))
@@ -349,4 +362,10 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("b"), docs[0].get("a"));
     }
+}
+
+/// `[-+]?[0-9]+`: an integer as written in decimal.
+fn is_decimal_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
