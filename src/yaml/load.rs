@@ -273,6 +273,12 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// `[-+]?[0-9]+`: an integer as written in decimal.
+fn is_decimal_integer(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,10 +368,4 @@ mod tests {
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[0].get("b"), docs[0].get("a"));
     }
-}
-
-/// `[-+]?[0-9]+`: an integer as written in decimal.
-fn is_decimal_integer(text: &str) -> bool {
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
