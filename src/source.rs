@@ -117,3 +117,32 @@ impl fmt::Display for Origin {
         write!(f, "{}:{}:{}", self.file.path, self.line, self.col)
     }
 }
+
+/// Every file under `dir` (recursively) for which `keep` holds, sorted by path; none if
+/// `dir` does not exist.
+pub fn files_under(
+    dir: &std::path::Path,
+    keep: &dyn Fn(&std::path::Path) -> bool,
+) -> Vec<std::path::PathBuf> {
+    fn walk(
+        dir: &std::path::Path,
+        keep: &dyn Fn(&std::path::Path) -> bool,
+        out: &mut Vec<std::path::PathBuf>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, keep, out);
+            } else if keep(&path) {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, keep, &mut out);
+    out.sort();
+    out
+}

@@ -188,3 +188,107 @@ fn piped_check_output_has_no_colour() {
     assert!(stdout(&out).contains("error[network/coredns-ip]"));
     assert!(!stdout(&out).contains('\x1b'), "colour only on a terminal");
 }
+
+/// The net fixture with a values change that rewrites every cluster's calico golden.
+fn net_with_drift() -> tempfile::TempDir {
+    let project = copy_project(&fixture("net"));
+    edit_file(
+        &project.path().join("values/common.yaml"),
+        "PeerAS: 64496",
+        "PeerAS: 64497",
+    );
+    project
+}
+
+fn golden_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    kcc::source::files_under(&root.join("golden"), &|_| true)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            (rel, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn update_cleans_what_a_killed_update_left() {
+    let project = net_with_drift();
+    let golden = project.path().join("golden");
+    write(&golden.join("v6/.calico.yaml.kcc-new"), "half a file");
+    write(&golden.join(".kcc-update"), "golden/v6/calico.yaml\n");
+    // check names the interrupted update and its files.
+    let out = kcc(project.path(), &["check"]);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(text.contains("error[golden/interrupted]"), "{text}");
+    assert!(text.contains("golden/v6/calico.yaml"), "{text}");
+    // update finishes the job and leaves nothing of its own behind.
+    assert_exit(&kcc(project.path(), &["update"]), 0);
+    let left: Vec<String> = golden_files(project.path())
+        .into_keys()
+        .filter(|p| p.contains(".kcc-new") || p.ends_with(".kcc-update"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_exit(&kcc(project.path(), &["check"]), 0);
+}
+
+#[test]
+fn a_second_update_is_refused_while_one_holds_the_lock() {
+    let project = net_with_drift();
+    let lock = std::fs::File::create(project.path().join("golden/.kcc.lock")).unwrap();
+    lock.lock().unwrap();
+    let before = golden_files(project.path());
+    let out = kcc(project.path(), &["update"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("another kcc update is running"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(golden_files(project.path()), before);
+    drop(lock);
+    assert_exit(&kcc(project.path(), &["update"]), 0);
+}
+
+#[test]
+fn an_update_killed_at_any_moment_leaves_old_new_or_a_report() {
+    let bin = assert_cmd::cargo::cargo_bin("kcc");
+    for attempt in 0..12u64 {
+        let project = net_with_drift();
+        let old = golden_files(project.path());
+        let mut child = std::process::Command::new(&bin)
+            .arg("--project")
+            .arg(project.path())
+            .arg("update")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(attempt * 3));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let record = project.path().join("golden/.kcc-update");
+        let now: std::collections::BTreeMap<_, _> = golden_files(project.path())
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".yaml") && !p.contains("/."))
+            .collect();
+        let out = kcc(project.path(), &["check", "--format", "json"]);
+        if record.exists() {
+            assert!(
+                stdout(&out).contains("golden/interrupted"),
+                "{}",
+                stdout(&out)
+            );
+        } else {
+            // No record: the tree is wholly old, or the update completed.
+            let old: std::collections::BTreeMap<_, _> =
+                old.into_iter().filter(|(p, _)| !p.contains("/.")).collect();
+            assert!(
+                now == old || out.status.code() == Some(0),
+                "attempt {attempt}: mixed tree"
+            );
+        }
+        assert_exit(&kcc(project.path(), &["update"]), 0);
+        assert_exit(&kcc(project.path(), &["check"]), 0);
+    }
+}

@@ -39,7 +39,7 @@ fn texts(fleet: &Fleet) -> Vec<String> {
         .map(|chart| fleet.project.charts_path().join(chart))
         .chain([fleet.root().join("values")]);
     for dir in dirs {
-        let files = super::files_under(&dir, &|_| true);
+        let files = crate::source::files_under(&dir, &|_| true);
         out.extend(
             files
                 .iter()

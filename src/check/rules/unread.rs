@@ -35,7 +35,7 @@ fn readable(project: &Project) -> BTreeSet<String> {
 
 /// Every `*.yaml`/`*.yml` file under `values/`, as project-relative `values/...` paths.
 fn values_files(root: &Path) -> Vec<String> {
-    super::files_under(&root.join("values"), &super::is_yaml)
+    crate::source::files_under(&root.join("values"), &super::is_yaml)
         .iter()
         .filter_map(|path| path.strip_prefix(root).ok())
         .map(|rel| {

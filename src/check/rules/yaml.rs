@@ -22,7 +22,7 @@ const RULE: &str = "yaml/ambiguous";
 /// `<charts>/*/values.yaml`, sorted by name.
 pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
     let root = &project.root;
-    let values = super::files_under(&root.join("values"), &super::is_yaml);
+    let values = crate::source::files_under(&root.join("values"), &super::is_yaml);
     let mut files: Vec<(PathBuf, String)> = values
         .into_iter()
         .map(|path| {

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod transaction;
+
+pub use transaction::interrupted;
+
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::helmfile;
 use crate::manifest::write_objects_redacted;
-use crate::output::write_atomic;
 use crate::render::{Fleet, ReleaseRender};
 
 pub const GOLDEN_DIR: &str = "golden";
@@ -96,24 +99,9 @@ pub fn changes(current: &Files, expected: &Files) -> Vec<Change> {
     out
 }
 
-/// Applies changes: every new or changed file is written atomically (temp file + rename),
-/// removed files are deleted, and directories left empty are removed.
+/// Applies changes to golden/ as one transaction: see [`transaction`].
 pub fn apply(root: &Path, expected: &Files, changes: &[Change]) -> Result<()> {
-    for change in changes {
-        match change {
-            Change::Added(p) | Change::Changed(p) => {
-                write_atomic(&root.join(p), expected[p].as_bytes())?
-            }
-            Change::Removed(p) => {
-                let path = root.join(p);
-                std::fs::remove_file(&path).map_err(|e| {
-                    Failure::Fatal(format!("cannot remove {}: {e}", path.display()))
-                })?;
-                remove_empty_dirs(root, path.parent());
-            }
-        }
-    }
-    Ok(())
+    transaction::apply(root, expected, changes)
 }
 
 fn remove_empty_dirs(root: &Path, mut dir: Option<&Path>) {
@@ -180,22 +168,27 @@ pub fn drift(
         .into_iter()
         .filter(|(path, _)| in_scope(path) && !skipped.contains(path))
         .collect();
-    Ok(changes(&current, &expected)
-        .iter()
-        .map(|change| {
-            let path = change.path();
-            let what = match change {
-                Change::Added(_) => "is missing from golden/",
-                Change::Changed(_) => "differs from the render",
-                Change::Removed(_) => "is no longer rendered",
-            };
-            let old = current.get(path).map(String::as_str).unwrap_or("");
-            let new = expected.get(path).map(String::as_str).unwrap_or("");
-            Diagnostic::error("golden/drift", format!("{path} {what}"))
-                .note(crate::diff::summary(path, old, new))
-                .note("run `kcc update` to rewrite golden/, then review the diff")
-        })
-        .collect())
+    // An interrupted update first: it explains whatever drift follows.
+    let mut out: Vec<Diagnostic> = interrupted(fleet.root()).into_iter().collect();
+    out.extend(
+        changes(&current, &expected)
+            .iter()
+            .map(|change| {
+                let path = change.path();
+                let what = match change {
+                    Change::Added(_) => "is missing from golden/",
+                    Change::Changed(_) => "differs from the render",
+                    Change::Removed(_) => "is no longer rendered",
+                };
+                let old = current.get(path).map(String::as_str).unwrap_or("");
+                let new = expected.get(path).map(String::as_str).unwrap_or("");
+                Diagnostic::error("golden/drift", format!("{path} {what}"))
+                    .note(crate::diff::summary(path, old, new))
+                    .note("run `kcc update` to rewrite golden/, then review the diff")
+            })
+            .collect::<Vec<_>>(),
+    );
+    Ok(out)
 }
 
 /// The path of a release's golden file.
