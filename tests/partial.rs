@@ -103,7 +103,7 @@ fn one_bad_group_values_line_is_one_error_and_the_rest_still_renders() {
         );
     }
     assert!(
-        text.ends_with("kcc check: 9 clusters, 2 error(s), 0 warning(s)\n"),
+        text.ends_with("kcc check: 9 clusters, 2 error(s), 1 warning(s)\n"),
         "{text}"
     );
 }
