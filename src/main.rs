@@ -121,7 +121,9 @@ fn parse_version(text: &str, flag: &str) -> Result<&'static str, Failure> {
     kcc::schema::supported_version(text).ok_or_else(|| {
         Failure::Fatal(format!(
             "{flag} {text}: not a supported Kubernetes version (supported: {})",
-            kcc::schema::supported_versions().collect::<Vec<_>>().join(", ")
+            kcc::schema::supported_versions()
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
@@ -173,7 +175,9 @@ fn run(cli: Cli) -> Result<String, Failure> {
             skip,
             ignore_missing_schemas: *ignore_missing_schemas,
         };
-        return report(commands::validate_manifests(inputs, crds, *format, &options)?);
+        return report(commands::validate_manifests(
+            inputs, crds, *format, &options,
+        )?);
     }
     let root = match cli.project {
         Some(dir) => dir,

@@ -337,7 +337,10 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         let group = f.string("group", item)?;
         let kubernetes_version = f.string("kubernetesVersion", item)?;
         let Some(kubernetes_minor) = crate::schema::supported_version(&kubernetes_version) else {
-            let at = f.map.get("kubernetesVersion").and_then(|n| n.origin.as_ref());
+            let at = f
+                .map
+                .get("kubernetesVersion")
+                .and_then(|n| n.origin.as_ref());
             return Err(Diagnostic::error(
                 "project/kubernetes-version",
                 format!(
@@ -347,7 +350,9 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
             .at(at)
             .note(format!(
                 "supported versions: {}",
-                crate::schema::supported_versions().collect::<Vec<_>>().join(", ")
+                crate::schema::supported_versions()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         let cluster = Cluster {

@@ -65,21 +65,18 @@ struct Minor {
 /// reaches it.
 fn store() -> &'static HashMap<&'static str, &'static str> {
     static STORE_INDEX: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
-    STORE_INDEX.get_or_init(|| {
-        STORE
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
-            .collect()
-    })
+    STORE_INDEX.get_or_init(|| STORE.lines().filter_map(|l| l.split_once('\t')).collect())
 }
 
 fn minor(version: &str) -> Option<&'static Minor> {
     static MINORS: OnceLock<Vec<OnceLock<Minor>>> = OnceLock::new();
     let all = MINORS.get_or_init(|| VERSIONS.iter().map(|_| OnceLock::new()).collect());
     let i = VERSIONS.iter().position(|(v, _)| *v == version)?;
-    Some(all[i].get_or_init(|| {
-        serde_json::from_str(VERSIONS[i].1).expect("vendored version map parses")
-    }))
+    Some(
+        all[i].get_or_init(|| {
+            serde_json::from_str(VERSIONS[i].1).expect("vendored version map parses")
+        }),
+    )
 }
 
 /// Whether the Kubernetes `version` (a supported minor) serves `apiVersion/kind`.
@@ -143,7 +140,11 @@ pub fn availability(version: &str, api_version: &str, kind: &str) -> Availabilit
 /// under another group/version, the most stable first (v1 over v1beta1 over v1alpha1),
 /// the same group first.
 pub fn replacement(version: &str, api_version: &str, kind: &str) -> Option<String> {
-    let group = |a: &str| a.rsplit_once('/').map(|(g, _)| g.to_string()).unwrap_or_default();
+    let group = |a: &str| {
+        a.rsplit_once('/')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default()
+    };
     let rank = |a: &str| {
         let v = a.rsplit('/').next().unwrap_or(a);
         let stability = if v.contains("alpha") {
@@ -153,7 +154,11 @@ pub fn replacement(version: &str, api_version: &str, kind: &str) -> Option<Strin
         } else {
             0
         };
-        (group(a) != group(api_version), stability, std::cmp::Reverse(v.to_string()))
+        (
+            group(a) != group(api_version),
+            stability,
+            std::cmp::Reverse(v.to_string()),
+        )
     };
     api_versions_of(version, kind)
         .into_iter()
@@ -161,9 +166,13 @@ pub fn replacement(version: &str, api_version: &str, kind: &str) -> Option<Strin
         .min_by_key(|a| rank(a))
 }
 
-/// Compiled validators by cache key: `k8s:<apiVersion/kind>` or `crd:<digest of schema>`.
-fn cache() -> &'static Mutex<HashMap<String, Arc<Validator>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
+/// A validator compiled at most once: threads asking for the same key wait for the first.
+type Slot = Arc<OnceLock<Result<Arc<Validator>, String>>>;
+
+/// Compiled validators by cache key: `k8s:<root> <name>=<digest>...` (the content of a
+/// Kubernetes kind's schema), `crd:<digest of schema>` or `values:<chart>`.
+fn cache() -> &'static Mutex<HashMap<String, Slot>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -171,66 +180,74 @@ fn cached(key: String, build: impl FnOnce() -> Json) -> Result<Arc<Validator>, S
     cached_with(key, Some(jsonschema::Draft::Draft4), build)
 }
 
-/// Compiles (once per key) with `draft`, or the draft the schema's `$schema` names.
+/// Compiles (once per key and process) with `draft`, or the draft the schema's `$schema`
+/// names.
 fn cached_with(
     key: String,
     draft: Option<jsonschema::Draft>,
     build: impl FnOnce() -> Json,
 ) -> Result<Arc<Validator>, String> {
-    if let Some(v) = cache().lock().expect("schema cache poisoned").get(&key) {
-        return Ok(Arc::clone(v));
-    }
-    let schema = build();
-    let mut options = jsonschema::options().should_validate_formats(true);
-    if let Some(draft) = draft {
-        options = options.with_draft(draft);
-    }
-    let validator = options
-        .build(&schema)
-        .map_err(|e| format!("schema does not compile: {e}"))?;
-    let validator = Arc::new(validator);
-    cache()
-        .lock()
-        .expect("schema cache poisoned")
-        .insert(key, Arc::clone(&validator));
-    Ok(validator)
+    let slot = Arc::clone(
+        cache()
+            .lock()
+            .expect("schema cache poisoned")
+            .entry(key)
+            .or_default(),
+    );
+    slot.get_or_init(|| {
+        let schema = build();
+        let mut options = jsonschema::options().should_validate_formats(true);
+        if let Some(draft) = draft {
+            options = options.with_draft(draft);
+        }
+        options
+            .build(&schema)
+            .map(Arc::new)
+            .map_err(|e| format!("schema does not compile: {e}"))
+    })
+    .clone()
 }
 
 /// The built-in Kubernetes validator for `apiVersion/kind` in Kubernetes `version` (a
 /// supported minor), or None if that version has no such kind. Compiled on first use; a
 /// kind whose definitions are the same in several minors is compiled once for all.
-pub fn kubernetes_validator(version: &str, api_version: &str, kind: &str) -> Option<Arc<Validator>> {
-    type Closure = Option<(String, Vec<(String, &'static str)>)>;
-    static CLOSURES: OnceLock<Mutex<HashMap<String, Closure>>> = OnceLock::new();
+pub fn kubernetes_validator(
+    version: &str,
+    api_version: &str,
+    kind: &str,
+) -> Option<Arc<Validator>> {
+    type ByKind = Mutex<HashMap<String, Option<Arc<Validator>>>>;
+    static BY_KIND: OnceLock<ByKind> = OnceLock::new();
+    let by_kind = BY_KIND.get_or_init(Default::default);
     let key = format!("{version}:{api_version}/{kind}");
-    let closures = CLOSURES.get_or_init(Default::default);
-    let hit = closures.lock().expect("poisoned").get(&key).cloned();
-    let closure = match hit {
-        Some(c) => c,
-        None => {
-            let c = closure_of(version, api_version, kind);
-            closures.lock().expect("poisoned").insert(key, c.clone());
-            c
-        }
-    };
-    let (name, needed) = closure?;
-    // The cache key is the content: the root name and every (name, digest) reached.
-    let mut digest_key = format!("k8s:{name}");
-    for (n, d) in &needed {
-        digest_key.push_str(&format!(" {n}={d}"));
+    if let Some(hit) = by_kind.lock().expect("poisoned").get(&key) {
+        return hit.clone();
     }
-    let store = store();
-    cached_with(digest_key, Some(jsonschema::Draft::Draft202012), || {
-        let definitions: Map<String, Json> = needed
-            .iter()
-            .map(|(n, d)| {
-                let text = store.get(d).expect("vendored digest in store");
-                (n.clone(), serde_json::from_str(text).expect("vendored definition parses"))
-            })
-            .collect();
-        json!({ "$ref": format!("#/definitions/{name}"), "definitions": definitions })
-    })
-    .ok()
+    let validator = closure_of(version, api_version, kind).and_then(|(name, needed)| {
+        // The cache key is the content: the root name and every (name, digest) reached.
+        let mut content_key = format!("k8s:{name}");
+        for (n, d) in &needed {
+            content_key.push_str(&format!(" {n}={d}"));
+        }
+        let store = store();
+        cached_with(content_key, Some(jsonschema::Draft::Draft202012), || {
+            let definitions: Map<String, Json> = needed
+                .iter()
+                .map(|(n, d)| {
+                    let text = store.get(d).expect("vendored digest in store");
+                    let def = serde_json::from_str(text).expect("vendored definition parses");
+                    (n.clone(), def)
+                })
+                .collect();
+            json!({ "$ref": format!("#/definitions/{name}"), "definitions": definitions })
+        })
+        .ok()
+    });
+    by_kind
+        .lock()
+        .expect("poisoned")
+        .insert(key, validator.clone());
+    validator
 }
 
 /// The root definition name of a kind and every (name, digest) it reaches, sorted.
@@ -466,7 +483,10 @@ mod tests {
             availability("1.23", "policy/v1beta1", "PodSecurityPolicy"),
             Availability::Deprecated { removed_in: "1.25" }
         );
-        assert_eq!(replacement("1.25", "policy/v1beta1", "PodSecurityPolicy"), None);
+        assert_eq!(
+            replacement("1.25", "policy/v1beta1", "PodSecurityPolicy"),
+            None
+        );
         assert_eq!(supported_version("v1.29.3"), Some("1.29"));
         assert_eq!(supported_version("1.22"), None);
     }

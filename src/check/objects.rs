@@ -215,29 +215,30 @@ impl Shared {
 fn unavailable(object: &Object, version: &str) -> Option<Diagnostic> {
     let id = &object.id;
     let (api, kind) = (id.api_version.as_str(), id.kind.as_str());
-    let replacement = || match schema::replacement(version, api, kind) {
+    let replacement = || {
+        match schema::replacement(version, api, kind) {
         Some(r) => format!("use {r}"),
         None if kind == "PodSecurityPolicy" => "no replacement API: use Pod Security Admission (namespace labels `pod-security.kubernetes.io/enforce`)".to_string(),
         None => format!("no other apiVersion of {kind} in {version}"),
+    }
     };
     let d = match schema::availability(version, api, kind) {
         schema::Availability::Removed { removed_in } => Diagnostic::error(
             "schema/removed-api",
-            format!(
-                "{api} {kind} removed in {removed_in}; {} (this cluster runs Kubernetes {version})",
-                replacement()
-            ),
+            format!("{api} {kind} removed in {removed_in}; {}", replacement()),
         ),
         schema::Availability::NotYet { added_in } => Diagnostic::error(
             "schema/unknown-kind",
-            format!("{api} {kind} is not served by Kubernetes {version}; it was added in {added_in}"),
+            format!(
+                "{api} {kind} is not served by Kubernetes {version}; it was added in {added_in}"
+            ),
         ),
         _ => return None,
     };
-    Some(
-        d.at(object.origin.as_ref())
-            .note(format!("in {} ({})", id, object.source)),
-    )
+    Some(d.at(object.origin.as_ref()).note(format!(
+        "in {} ({}); Kubernetes {version}",
+        id, object.source
+    )))
 }
 
 /// `schema/deprecated-api`: served by `version`, gone in a later supported minor.
@@ -320,34 +321,38 @@ pub fn validate(
             ];
         }
     };
-    found.extend(schema::violations(&validator, &object.body, secret)
-        .into_iter()
-        .map(|v| {
-            let mut at = node_at(&object.body, &v.pointer);
-            // "Additional properties are not allowed ('x' was unexpected)": point at `x`.
-            let unexpected = unexpected_key(&v.message);
-            if let Some(child) = unexpected.and_then(|k| at.get(k)) {
-                at = child;
-            }
-            let traced = match (&at.value, values) {
-                _ if secret => None,
-                (_, Some(values)) if unexpected.is_some() => {
-                    trace_key(values, unexpected.unwrap_or_default())
+    found.extend(
+        schema::violations(&validator, &object.body, secret)
+            .into_iter()
+            .map(|v| {
+                let mut at = node_at(&object.body, &v.pointer);
+                // "Additional properties are not allowed ('x' was unexpected)": point at `x`.
+                let unexpected = unexpected_key(&v.message);
+                if let Some(child) = unexpected.and_then(|k| at.get(k)) {
+                    at = child;
                 }
-                (crate::yaml::Value::Str(s), Some(values)) => trace_value(values, s),
-                (crate::yaml::Value::Int(i), Some(values)) => trace_value(values, &i.to_string()),
-                _ => None,
-            };
-            let mut d = Diagnostic::error(
-                rule,
-                format!("{id}: {}: {}", schema::dotted(&v.pointer), v.message),
-            )
-            .at(traced.or(at.origin.as_ref()).or(object.origin.as_ref()));
-            if traced.is_some() {
-                d = d.note(format!("rendered by {}", object.source));
-            }
-            d
-        }));
+                let traced = match (&at.value, values) {
+                    _ if secret => None,
+                    (_, Some(values)) if unexpected.is_some() => {
+                        trace_key(values, unexpected.unwrap_or_default())
+                    }
+                    (crate::yaml::Value::Str(s), Some(values)) => trace_value(values, s),
+                    (crate::yaml::Value::Int(i), Some(values)) => {
+                        trace_value(values, &i.to_string())
+                    }
+                    _ => None,
+                };
+                let mut d = Diagnostic::error(
+                    rule,
+                    format!("{id}: {}: {}", schema::dotted(&v.pointer), v.message),
+                )
+                .at(traced.or(at.origin.as_ref()).or(object.origin.as_ref()));
+                if traced.is_some() {
+                    d = d.note(format!("rendered by {}", object.source));
+                }
+                d
+            }),
+    );
     found
 }
 

@@ -27,7 +27,12 @@ pub fn run(fleet: &Fleet, format: Format, target: Option<&'static str>) -> Resul
     let partial = fleet.render_partial(&Selection::default())?;
     // Render errors are findings like any other: print them in the chosen format.
     let mut diagnostics = partial.errors;
-    diagnostics.extend(check::check(fleet, &partial.renders, &partial.failed, target)?);
+    diagnostics.extend(check::check(
+        fleet,
+        &partial.renders,
+        &partial.failed,
+        target,
+    )?);
     diagnostics.extend(golden::drift(
         fleet,
         &partial.renders,

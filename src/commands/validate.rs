@@ -72,16 +72,16 @@ pub fn validate_manifests(
     let mut skipped = 0;
     for object in &objects {
         let id = &object.id;
-        if options.skip.iter().any(|k| {
-            *k == id.kind || *k == format!("{}/{}", id.api_version, id.kind)
-        }) {
+        if options
+            .skip
+            .iter()
+            .any(|k| *k == id.kind || *k == format!("{}/{}", id.api_version, id.kind))
+        {
             skipped += 1;
             continue;
         }
         let found = validate(object, &crds, None, options.version);
-        if options.ignore_missing_schemas
-            && found.iter().any(|d| d.rule == "schema/unknown-kind")
-        {
+        if options.ignore_missing_schemas && found.iter().any(|d| d.rule == "schema/unknown-kind") {
             skipped += 1;
             continue;
         }
