@@ -230,7 +230,9 @@ pub fn kubernetes_validator(
             content_key.push_str(&format!(" {n}={d}"));
         }
         let store = store();
-        cached_with(content_key, Some(jsonschema::Draft::Draft202012), || {
+        // The files declare 2020-12, but use only draft-4 keywords (a `$ref`'s siblings are
+        // descriptions), and draft 4 validates the fleet markedly faster.
+        cached_with(content_key, Some(jsonschema::Draft::Draft4), || {
             let definitions: Map<String, Json> = needed
                 .iter()
                 .map(|(n, d)| {
