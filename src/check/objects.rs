@@ -235,10 +235,10 @@ fn unavailable(object: &Object, version: &str) -> Option<Diagnostic> {
         ),
         _ => return None,
     };
-    Some(d.at(object.origin.as_ref()).note(format!(
-        "in {} ({}); Kubernetes {version}",
-        id, object.source
-    )))
+    Some(
+        d.at(object.origin.as_ref())
+            .note(format!("rendered by {}", object.source)),
+    )
 }
 
 /// `schema/deprecated-api`: served by `version`, gone in a later supported minor.
