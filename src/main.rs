@@ -59,12 +59,26 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
         format: commands::check::Format,
+        /// Also report, as `schema/upgrade` warnings, what this Kubernetes minor (e.g. 1.25)
+        /// would break in each cluster that runs an older one
+        #[arg(long, value_name = "X.Y")]
+        target_version: Option<String>,
     },
-    /// Check manifests against the Kubernetes 1.23 and CRD schemas (like kubeconform)
+    /// Check manifests against the Kubernetes (1.23–1.33) and CRD schemas (like kubeconform)
     Validate {
         /// Files, directories (searched for .yaml/.yml/.json) or `-` for stdin
         #[arg(required = true, value_name = "FILE|DIR|-")]
         inputs: Vec<PathBuf>,
+        /// The Kubernetes minor to validate against (default: the project's, when run inside
+        /// one, else 1.23)
+        #[arg(long, value_name = "X.Y")]
+        kubernetes_version: Option<String>,
+        /// Kinds not to validate, comma-separated (`Kind` or `apiVersion/Kind`; repeatable)
+        #[arg(long, value_name = "KIND[,KIND]", value_delimiter = ',')]
+        skip: Vec<String>,
+        /// Skip objects whose kind has no schema instead of failing
+        #[arg(long)]
+        ignore_missing_schemas: bool,
         /// Extra CustomResourceDefinition files whose schemas apply (repeatable)
         #[arg(long = "crds", value_name = "FILE")]
         crds: Vec<PathBuf>,
@@ -102,6 +116,36 @@ enum Command {
     },
 }
 
+/// A supported Kubernetes minor, or a usage error listing them.
+fn parse_version(text: &str, flag: &str) -> Result<&'static str, Failure> {
+    kcc::schema::supported_version(text).ok_or_else(|| {
+        Failure::Fatal(format!(
+            "{flag} {text}: not a supported Kubernetes version (supported: {})",
+            kcc::schema::supported_versions()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+/// `kcc validate`'s default version: the project's (the oldest of its clusters' versions)
+/// when run inside one, else 1.23.
+fn project_version(project: Option<&std::path::Path>) -> Result<&'static str, Failure> {
+    let root = match project {
+        Some(dir) => Some(dir.to_path_buf()),
+        None => std::env::current_dir()
+            .ok()
+            .and_then(|cwd| project::find_root(&cwd).ok()),
+    };
+    let Some(root) = root else {
+        return Ok(kcc::schema::DEFAULT_VERSION);
+    };
+    let project = project::Project::load(&root)?;
+    Ok(kcc::schema::supported_versions()
+        .find(|v| project.clusters.iter().any(|c| c.kubernetes_minor == *v))
+        .unwrap_or(kcc::schema::DEFAULT_VERSION))
+}
+
 /// Prints a report and fails with exit 1 if it found errors.
 fn report(report: commands::check::Report) -> Result<String, Failure> {
     if report.failed {
@@ -117,9 +161,23 @@ fn run(cli: Cli) -> Result<String, Failure> {
         inputs,
         crds,
         format,
+        kubernetes_version,
+        skip,
+        ignore_missing_schemas,
     } = &cli.command
     {
-        return report(commands::validate_manifests(inputs, crds, *format)?);
+        let version = match kubernetes_version {
+            Some(v) => parse_version(v, "--kubernetes-version")?,
+            None => project_version(cli.project.as_deref())?,
+        };
+        let options = commands::ValidateOptions {
+            version,
+            skip,
+            ignore_missing_schemas: *ignore_missing_schemas,
+        };
+        return report(commands::validate_manifests(
+            inputs, crds, *format, &options,
+        )?);
     }
     let root = match cli.project {
         Some(dir) => dir,
@@ -161,7 +219,16 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
         Command::List { select } => commands::list(&fleet, &select.selection()),
         Command::Update => commands::update(&fleet),
-        Command::Check { format } => report(commands::check::run(&fleet, format)?),
+        Command::Check {
+            format,
+            target_version,
+        } => {
+            let target = target_version
+                .as_deref()
+                .map(|v| parse_version(v, "--target-version"))
+                .transpose()?;
+            report(commands::check::run(&fleet, format, target)?)
+        }
         Command::Validate { .. } | Command::Diff { .. } => {
             unreachable!("handled before the project is loaded")
         }

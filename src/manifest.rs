@@ -106,49 +106,71 @@ pub fn install_order(a: &Object, b: &Object) -> Ordering {
 
 /// Splits a rendered file into objects. Empty documents are dropped, as helm does.
 pub fn parse_objects(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnostic> {
+    parse(rendered, false)
+}
+
+/// Like `parse_objects`, but the `items` of a `kind: List` document are objects in their
+/// own right (as kubectl and kubeconform read them).
+pub fn parse_manifests(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnostic> {
+    parse(rendered, true)
+}
+
+fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Diagnostic> {
     let docs = load_documents(&rendered.file)?;
     let mut objects = Vec::new();
     for doc in docs {
-        match &doc.value {
-            Value::Null => continue,
-            Value::Map(_) => {}
-            _ => {
-                return Err(Diagnostic::error(
-                    "manifest/not-an-object",
-                    format!(
-                        "a rendered document must be a map, not a {}",
-                        doc.type_name()
-                    ),
-                )
-                .at(doc.origin.as_ref()));
-            }
+        if matches!(doc.value, Value::Null) {
+            continue;
         }
-        let text = |path: &[&str]| {
-            doc.lookup(path.iter().copied())
-                .and_then(Node::as_str)
-                .map(str::to_string)
-        };
-        let missing = |what: &str| {
-            Diagnostic::error(
-                "manifest/identity",
-                format!("rendered object has no {what}"),
-            )
-            .at(doc.origin.as_ref())
-        };
-        let id = Identity {
-            api_version: text(&["apiVersion"]).ok_or_else(|| missing("apiVersion"))?,
-            kind: text(&["kind"]).ok_or_else(|| missing("kind"))?,
-            namespace: text(&["metadata", "namespace"]).unwrap_or_default(),
-            name: text(&["metadata", "name"]).ok_or_else(|| missing("metadata.name"))?,
-        };
-        objects.push(Object {
-            id,
-            origin: doc.origin.clone(),
-            body: Arc::new(doc),
-            source: rendered.source.clone(),
-        });
+        if expand_lists
+            && doc.get("kind").and_then(Node::as_str) == Some("List")
+            && let Some(items) = doc.get("items").and_then(Node::as_seq)
+        {
+            for item in items {
+                objects.push(object_of(item.clone(), &rendered.source)?);
+            }
+            continue;
+        }
+        objects.push(object_of(doc, &rendered.source)?);
     }
     Ok(objects)
+}
+
+fn object_of(doc: Node, source: &str) -> Result<Object, Diagnostic> {
+    if !matches!(doc.value, Value::Map(_)) {
+        return Err(Diagnostic::error(
+            "manifest/not-an-object",
+            format!(
+                "a rendered document must be a map, not a {}",
+                doc.type_name()
+            ),
+        )
+        .at(doc.origin.as_ref()));
+    }
+    let text = |path: &[&str]| {
+        doc.lookup(path.iter().copied())
+            .and_then(Node::as_str)
+            .map(str::to_string)
+    };
+    let missing = |what: &str| {
+        Diagnostic::error(
+            "manifest/identity",
+            format!("rendered object has no {what}"),
+        )
+        .at(doc.origin.as_ref())
+    };
+    let id = Identity {
+        api_version: text(&["apiVersion"]).ok_or_else(|| missing("apiVersion"))?,
+        kind: text(&["kind"]).ok_or_else(|| missing("kind"))?,
+        namespace: text(&["metadata", "namespace"]).unwrap_or_default(),
+        name: text(&["metadata", "name"]).ok_or_else(|| missing("metadata.name"))?,
+    };
+    Ok(Object {
+        id,
+        origin: doc.origin.clone(),
+        body: Arc::new(doc),
+        source: source.to_string(),
+    })
 }
 
 /// The canonical text of a list of objects, already in install order.

@@ -32,7 +32,11 @@ pub struct Project {
 pub struct Cluster {
     pub name: String,
     pub group: String,
+    /// As kcc.yaml writes it (what templates see as `cluster.kubernetes_version`).
     pub kubernetes_version: String,
+    /// The supported Kubernetes minor it names (`1.29` for `"1.29"`, `v1.29`, `1.29.3`):
+    /// the schemas the cluster's objects are checked against.
+    pub kubernetes_minor: &'static str,
     pub toggles: Vec<String>,
     /// Where each toggle is written, in the order of `toggles`.
     pub toggle_origins: Vec<Origin>,
@@ -329,10 +333,33 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     for item in seq(clusters_node, "clusters")? {
         let mut f = Fields::of(item, "a cluster")?;
         let (toggles, toggle_origins) = f.strings("toggles")?.into_iter().unzip();
+        let name = f.string("name", item)?;
+        let group = f.string("group", item)?;
+        let kubernetes_version = f.string("kubernetesVersion", item)?;
+        let Some(kubernetes_minor) = crate::schema::supported_version(&kubernetes_version) else {
+            let at = f
+                .map
+                .get("kubernetesVersion")
+                .and_then(|n| n.origin.as_ref());
+            return Err(Diagnostic::error(
+                "project/kubernetes-version",
+                format!(
+                    "cluster `{name}`: Kubernetes version `{kubernetes_version}` is not supported"
+                ),
+            )
+            .at(at)
+            .note(format!(
+                "supported versions: {}",
+                crate::schema::supported_versions()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
         let cluster = Cluster {
-            name: f.string("name", item)?,
-            group: f.string("group", item)?,
-            kubernetes_version: f.string("kubernetesVersion", item)?,
+            name,
+            group,
+            kubernetes_version,
+            kubernetes_minor,
             toggles,
             toggle_origins,
             origin: item.origin.clone().expect("loaded nodes have origins"),

@@ -1,5 +1,6 @@
-//! Object schemas: the vendored Kubernetes 1.23 "local-strict" schemas (embedded in the
-//! binary) and CRD openAPIV3Schemas, each compiled once per process and shared.
+//! Object schemas: the vendored Kubernetes 1.23–1.33 "local-strict" schemas (embedded in
+//! the binary, each distinct definition stored once) and CRD openAPIV3Schemas, each
+//! compiled once per process and shared.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,8 +10,42 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::yaml::{Node, Value};
 
-const DEFINITIONS: &str = include_str!("../schemas/kubernetes/v1.23/_definitions.json");
-const INDEX: &str = include_str!("../schemas/kubernetes/v1.23/index.json");
+/// Every distinct definition of every vendored minor: `<digest>\t<JSON>` lines.
+const STORE: &str = include_str!("../schemas/kubernetes/definitions.tsv");
+
+/// The supported minors and their definition maps, oldest first.
+const VERSIONS: &[(&str, &str)] = &[
+    ("1.23", include_str!("../schemas/kubernetes/v1.23.json")),
+    ("1.24", include_str!("../schemas/kubernetes/v1.24.json")),
+    ("1.25", include_str!("../schemas/kubernetes/v1.25.json")),
+    ("1.26", include_str!("../schemas/kubernetes/v1.26.json")),
+    ("1.27", include_str!("../schemas/kubernetes/v1.27.json")),
+    ("1.28", include_str!("../schemas/kubernetes/v1.28.json")),
+    ("1.29", include_str!("../schemas/kubernetes/v1.29.json")),
+    ("1.30", include_str!("../schemas/kubernetes/v1.30.json")),
+    ("1.31", include_str!("../schemas/kubernetes/v1.31.json")),
+    ("1.32", include_str!("../schemas/kubernetes/v1.32.json")),
+    ("1.33", include_str!("../schemas/kubernetes/v1.33.json")),
+];
+
+/// The version `kcc validate` uses outside a project.
+pub const DEFAULT_VERSION: &str = "1.23";
+
+/// The supported Kubernetes minors, oldest first (`1.23`, ...).
+pub fn supported_versions() -> impl Iterator<Item = &'static str> {
+    VERSIONS.iter().map(|(v, _)| *v)
+}
+
+/// `version` as one of the supported minors: `1.29`, `v1.29` and `1.29.3` are all 1.29.
+pub fn supported_version(version: &str) -> Option<&'static str> {
+    let v = version.trim().trim_start_matches('v');
+    let mut parts = v.split('.');
+    let minor = format!("{}.{}", parts.next()?, parts.next()?);
+    if parts.next().is_some_and(|p| p.parse::<u32>().is_err()) || parts.next().is_some() {
+        return None;
+    }
+    supported_versions().find(|s| *s == minor)
+}
 
 /// One schema problem in an object: where (JSON pointer into the object) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,29 +54,125 @@ pub struct Violation {
     pub message: String,
 }
 
-struct Kubernetes {
-    definitions: Map<String, Json>,
-    /// `apiVersion/kind` → definition name.
-    index: BTreeMap<String, String>,
+/// One minor: definition name → digest, `apiVersion/kind` → definition name.
+#[derive(serde::Deserialize)]
+struct Minor {
+    definitions: HashMap<String, String>,
+    kinds: BTreeMap<String, String>,
 }
 
-fn kubernetes() -> &'static Kubernetes {
-    static K8S: OnceLock<Kubernetes> = OnceLock::new();
-    K8S.get_or_init(|| {
-        let mut defs: Json =
-            serde_json::from_str(DEFINITIONS).expect("vendored _definitions.json parses");
-        let definitions = match defs.get_mut("definitions").map(Json::take) {
-            Some(Json::Object(m)) => m,
-            _ => panic!("vendored _definitions.json has no definitions"),
+/// The store's lines by digest, unparsed: a definition is parsed only when a kind used
+/// reaches it.
+fn store() -> &'static HashMap<&'static str, &'static str> {
+    static STORE_INDEX: OnceLock<HashMap<&'static str, &'static str>> = OnceLock::new();
+    STORE_INDEX.get_or_init(|| STORE.lines().filter_map(|l| l.split_once('\t')).collect())
+}
+
+fn minor(version: &str) -> Option<&'static Minor> {
+    static MINORS: OnceLock<Vec<OnceLock<Minor>>> = OnceLock::new();
+    let all = MINORS.get_or_init(|| VERSIONS.iter().map(|_| OnceLock::new()).collect());
+    let i = VERSIONS.iter().position(|(v, _)| *v == version)?;
+    Some(
+        all[i].get_or_init(|| {
+            serde_json::from_str(VERSIONS[i].1).expect("vendored version map parses")
+        }),
+    )
+}
+
+/// Whether the Kubernetes `version` (a supported minor) serves `apiVersion/kind`.
+pub fn has_kind(version: &str, api_version: &str, kind: &str) -> bool {
+    minor(version).is_some_and(|m| m.kinds.contains_key(&format!("{api_version}/{kind}")))
+}
+
+/// The apiVersions under which `version` serves `kind`.
+pub fn api_versions_of(version: &str, kind: &str) -> Vec<String> {
+    let Some(m) = minor(version) else {
+        return Vec::new();
+    };
+    m.kinds
+        .keys()
+        .filter_map(|k| k.rsplit_once('/'))
+        .filter(|(_, k)| *k == kind)
+        .map(|(api, _)| api.to_string())
+        .collect()
+}
+
+/// Where `apiVersion/kind` stands in the supported minors relative to `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Availability {
+    /// Served by `version` and every later supported minor.
+    Served,
+    /// Served by `version`, not by `removed_in` (the first later minor without it).
+    Deprecated { removed_in: &'static str },
+    /// Not served by `version`, but by an earlier minor; gone since `removed_in`.
+    Removed { removed_in: &'static str },
+    /// Not served by `version`, only by later minors (from `added_in`).
+    NotYet { added_in: &'static str },
+    /// No supported minor serves it.
+    Unknown,
+}
+
+/// Computed from the schemas themselves: which minors have the kind.
+pub fn availability(version: &str, api_version: &str, kind: &str) -> Availability {
+    let versions: Vec<&str> = supported_versions().collect();
+    let Some(at) = versions.iter().position(|v| *v == version) else {
+        return Availability::Unknown;
+    };
+    let has = |v: &str| has_kind(v, api_version, kind);
+    if has(version) {
+        return match versions[at + 1..].iter().find(|v| !has(v)) {
+            Some(removed_in) => Availability::Deprecated { removed_in },
+            None => Availability::Served,
         };
-        let index = serde_json::from_str(INDEX).expect("vendored index.json parses");
-        Kubernetes { definitions, index }
-    })
+    }
+    if let Some(last) = versions[..at].iter().rposition(|v| has(v)) {
+        return Availability::Removed {
+            removed_in: versions[last + 1],
+        };
+    }
+    match versions[at + 1..].iter().find(|v| has(v)) {
+        Some(added_in) => Availability::NotYet { added_in },
+        None => Availability::Unknown,
+    }
 }
 
-/// Compiled validators by cache key: `k8s:<apiVersion/kind>` or `crd:<digest of schema>`.
-fn cache() -> &'static Mutex<HashMap<String, Arc<Validator>>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Validator>>>> = OnceLock::new();
+/// The apiVersion to use instead of `api_version` for `kind` in `version`: the same kind
+/// under another group/version, the most stable first (v1 over v1beta1 over v1alpha1),
+/// the same group first.
+pub fn replacement(version: &str, api_version: &str, kind: &str) -> Option<String> {
+    let group = |a: &str| {
+        a.rsplit_once('/')
+            .map(|(g, _)| g.to_string())
+            .unwrap_or_default()
+    };
+    let rank = |a: &str| {
+        let v = a.rsplit('/').next().unwrap_or(a);
+        let stability = if v.contains("alpha") {
+            2
+        } else if v.contains("beta") {
+            1
+        } else {
+            0
+        };
+        (
+            group(a) != group(api_version),
+            stability,
+            std::cmp::Reverse(v.to_string()),
+        )
+    };
+    api_versions_of(version, kind)
+        .into_iter()
+        .filter(|a| a != api_version)
+        .min_by_key(|a| rank(a))
+}
+
+/// A validator compiled at most once: threads asking for the same key wait for the first.
+type Slot = Arc<OnceLock<Result<Arc<Validator>, String>>>;
+
+/// Compiled validators by cache key: `k8s:<root> <name>=<digest>...` (the content of a
+/// Kubernetes kind's schema), `crd:<digest of schema>` or `values:<chart>`.
+fn cache() -> &'static Mutex<HashMap<String, Slot>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -49,71 +180,110 @@ fn cached(key: String, build: impl FnOnce() -> Json) -> Result<Arc<Validator>, S
     cached_with(key, Some(jsonschema::Draft::Draft4), build)
 }
 
-/// Compiles (once per key) with `draft`, or the draft the schema's `$schema` names.
+/// Compiles (once per key and process) with `draft`, or the draft the schema's `$schema`
+/// names.
 fn cached_with(
     key: String,
     draft: Option<jsonschema::Draft>,
     build: impl FnOnce() -> Json,
 ) -> Result<Arc<Validator>, String> {
-    if let Some(v) = cache().lock().expect("schema cache poisoned").get(&key) {
-        return Ok(Arc::clone(v));
-    }
-    let schema = build();
-    let mut options = jsonschema::options().should_validate_formats(true);
-    if let Some(draft) = draft {
-        options = options.with_draft(draft);
-    }
-    let validator = options
-        .build(&schema)
-        .map_err(|e| format!("schema does not compile: {e}"))?;
-    let validator = Arc::new(validator);
-    cache()
-        .lock()
-        .expect("schema cache poisoned")
-        .insert(key, Arc::clone(&validator));
-    Ok(validator)
-}
-
-/// The built-in Kubernetes validator for `apiVersion/kind`, or None if Kubernetes 1.23 has
-/// no such kind.
-pub fn kubernetes_validator(api_version: &str, kind: &str) -> Option<Arc<Validator>> {
-    let k8s = kubernetes();
-    let name = k8s.index.get(&format!("{api_version}/{kind}"))?;
-    cached(format!("k8s:{api_version}/{kind}"), || {
-        // Only the definitions reachable from this kind: small schemas compile fast.
-        let mut needed = BTreeMap::new();
-        collect_refs(name, &k8s.definitions, &mut needed);
-        json!({ "$ref": format!("#/definitions/{name}"), "definitions": needed })
-    })
-    .ok()
-}
-
-fn collect_refs(name: &str, all: &Map<String, Json>, needed: &mut BTreeMap<String, Json>) {
-    if needed.contains_key(name) {
-        return;
-    }
-    let Some(def) = all.get(name) else { return };
-    needed.insert(name.to_string(), def.clone());
-    let mut refs = Vec::new();
-    find_refs(def, &mut refs);
-    for r in refs {
-        collect_refs(&r, all, needed);
-    }
-}
-
-fn find_refs(value: &Json, out: &mut Vec<String>) {
-    match value {
-        Json::Object(m) => {
-            if let Some(Json::String(r)) = m.get("$ref")
-                && let Some(name) = r.strip_prefix("#/definitions/")
-            {
-                out.push(name.to_string());
-            }
-            m.values().for_each(|v| find_refs(v, out));
+    let slot = Arc::clone(
+        cache()
+            .lock()
+            .expect("schema cache poisoned")
+            .entry(key)
+            .or_default(),
+    );
+    slot.get_or_init(|| {
+        let schema = build();
+        let mut options = jsonschema::options().should_validate_formats(true);
+        if let Some(draft) = draft {
+            options = options.with_draft(draft);
         }
-        Json::Array(a) => a.iter().for_each(|v| find_refs(v, out)),
-        _ => {}
+        options
+            .build(&schema)
+            .map(Arc::new)
+            .map_err(|e| format!("schema does not compile: {e}"))
+    })
+    .clone()
+}
+
+/// The built-in Kubernetes validator for `apiVersion/kind` in Kubernetes `version` (a
+/// supported minor), or None if that version has no such kind. Compiled on first use; a
+/// kind whose definitions are the same in several minors is compiled once for all.
+pub fn kubernetes_validator(
+    version: &str,
+    api_version: &str,
+    kind: &str,
+) -> Option<Arc<Validator>> {
+    type ByKind = Mutex<HashMap<String, Option<Arc<Validator>>>>;
+    static BY_KIND: OnceLock<ByKind> = OnceLock::new();
+    let by_kind = BY_KIND.get_or_init(Default::default);
+    let key = format!("{version}:{api_version}/{kind}");
+    if let Some(hit) = by_kind.lock().expect("poisoned").get(&key) {
+        return hit.clone();
     }
+    let validator = closure_of(version, api_version, kind).and_then(|(name, needed)| {
+        // The cache key is the content: the root name and every (name, digest) reached.
+        let mut content_key = format!("k8s:{name}");
+        for (n, d) in &needed {
+            content_key.push_str(&format!(" {n}={d}"));
+        }
+        let store = store();
+        // The files declare 2020-12, but use only draft-4 keywords (a `$ref`'s siblings are
+        // descriptions), and draft 4 validates the fleet markedly faster.
+        cached_with(content_key, Some(jsonschema::Draft::Draft4), || {
+            let definitions: Map<String, Json> = needed
+                .iter()
+                .map(|(n, d)| {
+                    let text = store.get(d).expect("vendored digest in store");
+                    let def = serde_json::from_str(text).expect("vendored definition parses");
+                    (n.clone(), def)
+                })
+                .collect();
+            json!({ "$ref": format!("#/definitions/{name}"), "definitions": definitions })
+        })
+        .ok()
+    });
+    by_kind
+        .lock()
+        .expect("poisoned")
+        .insert(key, validator.clone());
+    validator
+}
+
+/// The root definition name of a kind and every (name, digest) it reaches, sorted.
+fn closure_of(
+    version: &str,
+    api_version: &str,
+    kind: &str,
+) -> Option<(String, Vec<(String, &'static str)>)> {
+    let m = minor(version)?;
+    let name = m.kinds.get(&format!("{api_version}/{kind}"))?.clone();
+    let store = store();
+    let mut seen: BTreeMap<String, &'static str> = BTreeMap::new();
+    let mut todo = vec![name.clone()];
+    while let Some(n) = todo.pop() {
+        if seen.contains_key(&n) {
+            continue;
+        }
+        let Some(digest) = m.definitions.get(&n) else {
+            continue;
+        };
+        let Some((&d, &text)) = store.get_key_value(digest.as_str()) else {
+            continue;
+        };
+        seen.insert(n, d);
+        // The stored text is compact JSON: refs read as `"$ref":"#/definitions/NAME"`.
+        const REF: &str = "\"$ref\":\"#/definitions/";
+        for (at, _) in text.match_indices(REF) {
+            let rest = &text[at + REF.len()..];
+            if let Some(end) = rest.find('"') {
+                todo.push(rest[..end].to_string());
+            }
+        }
+    }
+    Some((name, seen.into_iter().collect()))
 }
 
 /// CRD versions: `group/version/Kind` → the version's openAPIV3Schema, from a
@@ -285,7 +455,7 @@ mod tests {
 
     #[test]
     fn kubernetes_kinds_validate_strictly() {
-        let v = kubernetes_validator("v1", "Namespace").unwrap();
+        let v = kubernetes_validator("1.23", "v1", "Namespace").unwrap();
         assert!(
             violations(
                 &v,
@@ -301,7 +471,26 @@ mod tests {
         );
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert_eq!(bad[0].pointer, "/metadata");
-        assert!(kubernetes_validator("v1", "Nope").is_none());
+        assert!(kubernetes_validator("1.23", "v1", "Nope").is_none());
+        assert!(kubernetes_validator("1.25", "policy/v1beta1", "PodSecurityPolicy").is_none());
+        assert_eq!(
+            availability("1.25", "policy/v1beta1", "PodDisruptionBudget"),
+            Availability::Removed { removed_in: "1.25" }
+        );
+        assert_eq!(
+            replacement("1.25", "policy/v1beta1", "PodDisruptionBudget").as_deref(),
+            Some("policy/v1")
+        );
+        assert_eq!(
+            availability("1.23", "policy/v1beta1", "PodSecurityPolicy"),
+            Availability::Deprecated { removed_in: "1.25" }
+        );
+        assert_eq!(
+            replacement("1.25", "policy/v1beta1", "PodSecurityPolicy"),
+            None
+        );
+        assert_eq!(supported_version("v1.29.3"), Some("1.29"));
+        assert_eq!(supported_version("1.22"), None);
     }
 
     #[test]

@@ -13,10 +13,12 @@ fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 
 #[test]
 fn the_fleet_is_clean() {
+    // Its one warning: 1.25 removes the PodSecurityPolicies of this 1.23 fleet.
     let out = kcc(&fleet_2023(), &["check"]);
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("kcc check: 9 clusters, 0 error(s), 0 warning(s)"),
+        stdout(&out).contains("kcc check: 9 clusters, 0 error(s), 1 warning(s)")
+            && stdout(&out).contains("warning[schema/deprecated-api]: policy/v1beta1 PodSecurityPolicy is removed in Kubernetes 1.25"),
         "{}",
         stdout(&out)
     );

@@ -124,6 +124,7 @@ pub fn check(
     fleet: &Fleet,
     renders: &[ReleaseRender],
     failed: &[(String, String)],
+    target: Option<&'static str>,
 ) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
     let views = ClusterView::group(fleet, renders, failed);
@@ -138,7 +139,8 @@ pub fn check(
             if !fleet.root().join(group_file).is_file() {
                 return Vec::new();
             }
-            let mut d = objects::check(view, &extra_crds, &shared);
+            let mut d = objects::check(view, &extra_crds, &shared, target);
+            d.extend(values_version(view));
             d.extend(rules::cluster_rules(fleet, view));
             d
         })
@@ -146,4 +148,43 @@ pub fn check(
     let mut all: Vec<Diagnostic> = per_cluster.into_iter().flatten().collect();
     all.extend(rules::fleet_rules(fleet, &views));
     Ok(crate::diagnostic::dedup(all))
+}
+
+/// `project/kubernetes-version`: kcc.yaml's cluster `kubernetesVersion` is the one source of
+/// truth; a `kubernetesVersion` in the cluster's values that names another version is an
+/// error at the values line (charts that read it would render for the wrong version).
+fn values_version(view: &ClusterView) -> Vec<Diagnostic> {
+    let cluster = view.cluster;
+    let mut out = Vec::new();
+    for release in &view.releases {
+        let Some(node) = release.values.get("kubernetesVersion") else {
+            continue;
+        };
+        let written = match &node.value {
+            Value::Str(s) => s.clone(),
+            Value::Null => continue,
+            Value::Float(f) => f.to_string(),
+            Value::Int(i) => i.to_string(),
+            _ => node.type_name().to_string(),
+        };
+        if crate::schema::supported_version(&written) == Some(cluster.kubernetes_minor) {
+            continue;
+        }
+        out.push(
+            Diagnostic::error(
+                "project/kubernetes-version",
+                format!(
+                    "kubernetesVersion `{written}` in the values of cluster `{}` differs from kcc.yaml's `{}`",
+                    cluster.name, cluster.kubernetes_version
+                ),
+            )
+            .at(node.origin.as_ref())
+            .note(format!(
+                "kcc.yaml's kubernetesVersion (line {}) is what the cluster is checked against and templates see as cluster.kubernetes_version; make the values agree or drop the key",
+                cluster.origin.line
+            ))
+            .in_release(&cluster.name, &release.release),
+        );
+    }
+    out
 }

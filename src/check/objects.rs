@@ -1,4 +1,5 @@
-//! Object schemas: every rendered object against the Kubernetes 1.23 schemas, or, for a
+//! Object schemas: every rendered object against the schemas of its cluster's Kubernetes
+//! version (an API that version no longer or not yet serves is reported as such), or, for a
 //! custom resource, the openAPIV3Schema of its CRD (rendered in the same cluster, or a CRD
 //! file under schemas/crds/). A kind with no schema is an error, not a silent pass.
 
@@ -76,8 +77,16 @@ impl Crds {
     }
 }
 
-/// Checks every object of a cluster; CRDs the cluster renders join `extra`.
-pub fn check(view: &ClusterView, extra: &Crds, shared: &Shared) -> Vec<Diagnostic> {
+/// Checks every object of a cluster against its Kubernetes version; CRDs the cluster
+/// renders join `extra`. With `target` (a later minor than the cluster's), also what that
+/// version would break, as `schema/upgrade` warnings.
+pub fn check(
+    view: &ClusterView,
+    extra: &Crds,
+    shared: &Shared,
+    target: Option<&'static str>,
+) -> Vec<Diagnostic> {
+    let version = view.cluster.kubernetes_minor;
     let mut crds = extra.clone();
     for (_, object) in view.objects() {
         if object.id.kind == "CustomResourceDefinition" {
@@ -86,21 +95,69 @@ pub fn check(view: &ClusterView, extra: &Crds, shared: &Shared) -> Vec<Diagnosti
             }
         }
     }
+    let target = target.filter(|t| newer(t, version));
     view.objects()
         .flat_map(|(release, object)| {
-            let found = if Arc::strong_count(&object.body) > 1
-                && object.id.kind == "CustomResourceDefinition"
-            {
-                shared.validate(object, &crds)
-            } else {
-                validate(object, &crds, Some(&release.values))
+            let run = |version: &'static str| {
+                if Arc::strong_count(&object.body) > 1
+                    && object.id.kind == "CustomResourceDefinition"
+                {
+                    shared.validate(object, &crds, version)
+                } else {
+                    validate(object, &crds, Some(&release.values), version)
+                }
             };
+            let mut found = run(version);
+            if let Some(target) = target {
+                let upgrade = upgrade_breaks(&found, run(target), version, target);
+                found.extend(upgrade);
+            }
             found
                 .into_iter()
                 .map(|d| d.in_release(&view.cluster.name, &release.release))
         })
         // The CRD of a custom resource may be in a release that did not render.
         .filter(|d| !(view.incomplete && d.rule == "schema/unknown-kind"))
+        .collect()
+}
+
+/// Whether minor `a` is later than minor `b` (`1.25` > `1.9`).
+fn newer(a: &str, b: &str) -> bool {
+    let key = |v: &str| {
+        v.split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    key(a) > key(b)
+}
+
+/// What `target` reports and `version` does not: the errors an upgrade would bring, as
+/// `schema/upgrade` warnings.
+fn upgrade_breaks(
+    own: &[Diagnostic],
+    at_target: Vec<Diagnostic>,
+    version: &str,
+    target: &str,
+) -> Vec<Diagnostic> {
+    at_target
+        .into_iter()
+        .filter(|d| d.severity == crate::diagnostic::Severity::Error)
+        .filter(|d| !own.iter().any(|o| o.rule == d.rule && o.message == d.message))
+        .map(|d| {
+            let mut w = Diagnostic::warning(
+                "schema/upgrade",
+                format!("breaks on Kubernetes {target}: {}", d.message),
+            )
+            .at(d.origin.as_ref())
+            .note(format!(
+                "this cluster runs {version}; `kcc check --target-version {target}` checks it as if it ran {target} ({})",
+                d.rule
+            ));
+            for n in d.notes {
+                w = w.note(n);
+            }
+            w
+        })
         .collect()
 }
 
@@ -113,7 +170,7 @@ type CrdVersions = Vec<(String, Arc<CrdSchema>)>;
 #[derive(Default)]
 pub struct Shared {
     schemas: Mutex<HashMap<usize, CrdVersions>>,
-    diagnostics: Mutex<HashMap<usize, Vec<Diagnostic>>>,
+    diagnostics: Mutex<HashMap<(usize, &'static str), Vec<Diagnostic>>>,
 }
 
 impl Shared {
@@ -139,12 +196,12 @@ impl Shared {
 
     /// A CRD object is checked against the built-in CustomResourceDefinition schema, the
     /// same in every cluster.
-    fn validate(&self, object: &Object, crds: &Crds) -> Vec<Diagnostic> {
-        let key = Self::key(object);
+    fn validate(&self, object: &Object, crds: &Crds, version: &'static str) -> Vec<Diagnostic> {
+        let key = (Self::key(object), version);
         if let Some(hit) = self.diagnostics.lock().expect("poisoned").get(&key) {
             return hit.clone();
         }
-        let found = validate(object, crds, None);
+        let found = validate(object, crds, None, version);
         self.diagnostics
             .lock()
             .expect("poisoned")
@@ -153,20 +210,97 @@ impl Shared {
     }
 }
 
-/// Validates one object; `values` (the release's merged values) lets an error point at
-/// the values line that set the offending value.
-pub fn validate(object: &Object, crds: &Crds, values: Option<&Node>) -> Vec<Diagnostic> {
+/// An apiVersion/kind that Kubernetes `version` does not serve although another supported
+/// minor does (removed, or not yet added); None if no supported minor has it.
+fn unavailable(object: &Object, version: &str) -> Option<Diagnostic> {
+    let id = &object.id;
+    let (api, kind) = (id.api_version.as_str(), id.kind.as_str());
+    let replacement = || {
+        match schema::replacement(version, api, kind) {
+        Some(r) => format!("use {r}"),
+        None if kind == "PodSecurityPolicy" => "no replacement API: use Pod Security Admission (namespace labels `pod-security.kubernetes.io/enforce`)".to_string(),
+        None => format!("no other apiVersion of {kind} in {version}"),
+    }
+    };
+    let d = match schema::availability(version, api, kind) {
+        schema::Availability::Removed { removed_in } => Diagnostic::error(
+            "schema/removed-api",
+            format!("{api} {kind} removed in {removed_in}; {}", replacement()),
+        ),
+        schema::Availability::NotYet { added_in } => Diagnostic::error(
+            "schema/unknown-kind",
+            format!(
+                "{api} {kind} is not served by Kubernetes {version}; it was added in {added_in}"
+            ),
+        ),
+        _ => return None,
+    };
+    Some(
+        d.at(object.origin.as_ref())
+            .note(format!("rendered by {}", object.source)),
+    )
+}
+
+/// `schema/deprecated-api`: served by `version`, gone in a later supported minor.
+fn deprecated(object: &Object, version: &str) -> Option<Diagnostic> {
+    let id = &object.id;
+    let (api, kind) = (id.api_version.as_str(), id.kind.as_str());
+    let schema::Availability::Deprecated { removed_in } = schema::availability(version, api, kind)
+    else {
+        return None;
+    };
+    let instead = match schema::replacement(removed_in, api, kind) {
+        Some(r) if schema::has_kind(version, &r, kind) => {
+            format!("use {r}, already served by {version}")
+        }
+        Some(r) => format!(
+            "{r} replaces it from Kubernetes {}",
+            first_with(&r, kind).unwrap_or(removed_in)
+        ),
+        None if kind == "PodSecurityPolicy" => "no replacement API: move to Pod Security Admission (namespace labels `pod-security.kubernetes.io/enforce`)".to_string(),
+        None => "no replacement apiVersion".to_string(),
+    };
+    Some(
+        Diagnostic::warning(
+            "schema/deprecated-api",
+            format!("{api} {kind} is removed in Kubernetes {removed_in}; {instead}"),
+        )
+        .at(object.origin.as_ref()),
+    )
+}
+
+/// The first supported minor that serves `api kind`.
+fn first_with(api: &str, kind: &str) -> Option<&'static str> {
+    schema::supported_versions().find(|v| schema::has_kind(v, api, kind))
+}
+
+/// Validates one object against Kubernetes `version` (a supported minor); `values` (the
+/// release's merged values) lets an error point at the values line that set the offending
+/// value.
+pub fn validate(
+    object: &Object,
+    crds: &Crds,
+    values: Option<&Node>,
+    version: &str,
+) -> Vec<Diagnostic> {
     let id = &object.id;
     let secret = id.kind == "Secret";
-    let (validator, rule) = match schema::kubernetes_validator(&id.api_version, &id.kind) {
-        Some(v) => (Ok(v), "schema/kubernetes"),
+    let mut found = Vec::new();
+    let (validator, rule) = match schema::kubernetes_validator(version, &id.api_version, &id.kind) {
+        Some(v) => {
+            found.extend(deprecated(object, version));
+            (Ok(v), "schema/kubernetes")
+        }
         None => match crds.0.get(&format!("{}/{}", id.api_version, id.kind)) {
             Some(s) => (s.validator(), "schema/crd"),
             None => {
+                if let Some(d) = unavailable(object, version) {
+                    return vec![d];
+                }
                 return vec![
                     Diagnostic::error(
                         "schema/unknown-kind",
-                        format!("no schema for {} {}: not a Kubernetes 1.23 kind, and no CRD defines it", id.api_version, id.kind),
+                        format!("no schema for {} {}: not a Kubernetes {version} kind, and no CRD defines it", id.api_version, id.kind),
                     )
                     .at(object.origin.as_ref())
                     .note(format!("in {} ({})", id, object.source))
@@ -187,35 +321,39 @@ pub fn validate(object: &Object, crds: &Crds, values: Option<&Node>) -> Vec<Diag
             ];
         }
     };
-    schema::violations(&validator, &object.body, secret)
-        .into_iter()
-        .map(|v| {
-            let mut at = node_at(&object.body, &v.pointer);
-            // "Additional properties are not allowed ('x' was unexpected)": point at `x`.
-            let unexpected = unexpected_key(&v.message);
-            if let Some(child) = unexpected.and_then(|k| at.get(k)) {
-                at = child;
-            }
-            let traced = match (&at.value, values) {
-                _ if secret => None,
-                (_, Some(values)) if unexpected.is_some() => {
-                    trace_key(values, unexpected.unwrap_or_default())
+    found.extend(
+        schema::violations(&validator, &object.body, secret)
+            .into_iter()
+            .map(|v| {
+                let mut at = node_at(&object.body, &v.pointer);
+                // "Additional properties are not allowed ('x' was unexpected)": point at `x`.
+                let unexpected = unexpected_key(&v.message);
+                if let Some(child) = unexpected.and_then(|k| at.get(k)) {
+                    at = child;
                 }
-                (crate::yaml::Value::Str(s), Some(values)) => trace_value(values, s),
-                (crate::yaml::Value::Int(i), Some(values)) => trace_value(values, &i.to_string()),
-                _ => None,
-            };
-            let mut d = Diagnostic::error(
-                rule,
-                format!("{id}: {}: {}", schema::dotted(&v.pointer), v.message),
-            )
-            .at(traced.or(at.origin.as_ref()).or(object.origin.as_ref()));
-            if traced.is_some() {
-                d = d.note(format!("rendered by {}", object.source));
-            }
-            d
-        })
-        .collect()
+                let traced = match (&at.value, values) {
+                    _ if secret => None,
+                    (_, Some(values)) if unexpected.is_some() => {
+                        trace_key(values, unexpected.unwrap_or_default())
+                    }
+                    (crate::yaml::Value::Str(s), Some(values)) => trace_value(values, s),
+                    (crate::yaml::Value::Int(i), Some(values)) => {
+                        trace_value(values, &i.to_string())
+                    }
+                    _ => None,
+                };
+                let mut d = Diagnostic::error(
+                    rule,
+                    format!("{id}: {}: {}", schema::dotted(&v.pointer), v.message),
+                )
+                .at(traced.or(at.origin.as_ref()).or(object.origin.as_ref()));
+                if traced.is_some() {
+                    d = d.note(format!("rendered by {}", object.source));
+                }
+                d
+            }),
+    );
+    found
 }
 
 /// The first key named in a jsonschema "additional properties" message.

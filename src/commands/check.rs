@@ -22,11 +22,17 @@ pub struct Report {
     pub failed: bool,
 }
 
-pub fn run(fleet: &Fleet, format: Format) -> Result<Report> {
+/// `target`: a Kubernetes minor whose breakages to report as `schema/upgrade` warnings.
+pub fn run(fleet: &Fleet, format: Format, target: Option<&'static str>) -> Result<Report> {
     let partial = fleet.render_partial(&Selection::default())?;
     // Render errors are findings like any other: print them in the chosen format.
     let mut diagnostics = partial.errors;
-    diagnostics.extend(check::check(fleet, &partial.renders, &partial.failed)?);
+    diagnostics.extend(check::check(
+        fleet,
+        &partial.renders,
+        &partial.failed,
+        target,
+    )?);
     diagnostics.extend(golden::drift(
         fleet,
         &partial.renders,

@@ -13,4 +13,4 @@ pub use explain::explain;
 pub use list::list;
 pub use render::{Options as RenderOptions, render};
 pub use update::update;
-pub use validate::validate_manifests;
+pub use validate::{Options as ValidateOptions, validate_manifests};

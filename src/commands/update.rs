@@ -15,7 +15,7 @@ pub fn update(fleet: &Fleet) -> Result<String> {
     let partial = fleet.render_partial(&Selection::default())?;
     let mut errors = partial.errors;
     errors.extend(
-        check::check(fleet, &partial.renders, &partial.failed)?
+        check::check(fleet, &partial.renders, &partial.failed, None)?
             .into_iter()
             .filter(|d| d.severity == Severity::Error),
     );

@@ -1,5 +1,5 @@
-//! `kcc validate`: check any manifests against the Kubernetes 1.23 schemas and CRD schemas,
-//! as kubeconform does, without a project.
+//! `kcc validate`: check any manifests against the schemas of one Kubernetes version and
+//! CRD schemas, as kubeconform does, without a project.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,10 +7,20 @@ use std::path::{Path, PathBuf};
 use crate::chart::RenderedFile;
 use crate::check::objects::{Crds, validate};
 use crate::diagnostic::{Failure, Result, read_file};
-use crate::manifest::{Object, parse_objects};
+use crate::manifest::{Object, parse_manifests};
 use crate::source::SourceFile;
 
 use super::check::{Format, Report, format_report};
+
+/// kubeconform's options.
+pub struct Options<'a> {
+    /// The Kubernetes minor (`1.23`).
+    pub version: &'static str,
+    /// Kinds not validated: `Kind` or `apiVersion/Kind`.
+    pub skip: &'a [String],
+    /// An object whose kind has no schema passes (kubeconform's -ignore-missing-schemas).
+    pub ignore_missing_schemas: bool,
+}
 
 /// Validates the manifests in `inputs` (files, directories searched for .yaml/.yml/.json,
 /// or `-` for stdin); `crd_files` add CRD schemas.
@@ -18,6 +28,7 @@ pub fn validate_manifests(
     inputs: &[PathBuf],
     crd_files: &[PathBuf],
     format: Format,
+    options: &Options,
 ) -> Result<Report> {
     let mut files = Vec::new();
     for input in inputs {
@@ -55,7 +66,7 @@ pub fn validate_manifests(
             source: file.path.clone(),
             file,
         };
-        match parse_objects(&rendered) {
+        match parse_manifests(&rendered) {
             Ok(found) => objects.extend(found),
             Err(d) => diagnostics.push(d),
         }
@@ -66,10 +77,32 @@ pub fn validate_manifests(
     {
         crds.add_crd(&object.body);
     }
+    let mut skipped = 0;
     for object in &objects {
-        diagnostics.extend(validate(object, &crds, None));
+        let id = &object.id;
+        if options
+            .skip
+            .iter()
+            .any(|k| *k == id.kind || *k == format!("{}/{}", id.api_version, id.kind))
+        {
+            skipped += 1;
+            continue;
+        }
+        let found = validate(object, &crds, None, options.version);
+        if options.ignore_missing_schemas && found.iter().any(|d| d.rule == "schema/unknown-kind") {
+            skipped += 1;
+            continue;
+        }
+        diagnostics.extend(found);
     }
-    let summary = format!("kcc validate: {} object(s)", objects.len());
+    let mut summary = format!(
+        "kcc validate: {} object(s), Kubernetes {}",
+        objects.len(),
+        options.version
+    );
+    if skipped > 0 {
+        summary.push_str(&format!(", {skipped} skipped"));
+    }
     Ok(format_report(diagnostics, format, &[], &summary))
 }
 

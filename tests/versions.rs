@@ -1,0 +1,376 @@
+//! Each cluster checked against its own Kubernetes version (tests/fixtures/versions: three
+//! clusters on 1.23, 1.25 and 1.29), removed and deprecated APIs, `--target-version`, and
+//! the vendored schemas.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn versions() -> std::path::PathBuf {
+    fixture("versions")
+}
+
+/// The diagnostics of `rule` as (message, clusters) pairs.
+fn of_rule(found: &[Value], rule: &str) -> Vec<(String, Vec<String>)> {
+    found
+        .iter()
+        .filter(|d| d["rule"] == rule)
+        .map(|d| {
+            let clusters = d["clusters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect();
+            (d["message"].as_str().unwrap().to_string(), clusters)
+        })
+        .collect()
+}
+
+#[test]
+fn a_pod_security_policy_errors_only_from_1_25_with_the_replacement_hint() {
+    let (out, found) = check_json(&versions());
+    assert_exit(&out, 1);
+    let removed = of_rule(&found, "schema/removed-api");
+    let psp: Vec<_> = removed
+        .iter()
+        .filter(|(m, _)| m.starts_with("policy/v1beta1 PodSecurityPolicy removed in 1.25;"))
+        .collect();
+    assert_eq!(psp.len(), 1, "one cause, in two clusters: {removed:?}");
+    assert!(
+        psp.iter()
+            .all(|(m, _)| m.contains("Pod Security Admission"))
+    );
+    let clusters: Vec<_> = psp.iter().flat_map(|(_, c)| c.clone()).collect();
+    assert_eq!(clusters, ["mid", "new"]);
+    let pdb: Vec<_> = removed
+        .iter()
+        .filter(|(m, _)| m == "policy/v1beta1 PodDisruptionBudget removed in 1.25; use policy/v1")
+        .flat_map(|(_, c)| c.clone())
+        .collect();
+    assert_eq!(pdb, ["mid", "new"], "{removed:?}");
+    // On 1.23 they are served, and deprecated: a warning naming the version that removes them.
+    let deprecated = of_rule(&found, "schema/deprecated-api");
+    assert!(
+        deprecated.iter().any(|(m, c)| m
+            .starts_with("policy/v1beta1 PodSecurityPolicy is removed in Kubernetes 1.25")
+            && c == &["old"]),
+        "{deprecated:?}"
+    );
+    assert!(
+        deprecated
+            .iter()
+            .any(|(m, c)| m.contains("PodDisruptionBudget")
+                && m.contains("use policy/v1")
+                && c == &["old"]),
+        "{deprecated:?}"
+    );
+    // The error is at the template line that writes the apiVersion.
+    let d = found
+        .iter()
+        .find(|d| d["rule"] == "schema/removed-api")
+        .unwrap();
+    assert!(d["file"].as_str().unwrap().starts_with("charts/"), "{d}");
+    assert_eq!(d["line"], 1);
+}
+
+#[test]
+fn a_field_added_in_a_later_version_validates_only_there() {
+    let (_, found) = check_json(&versions());
+    let field: Vec<_> = of_rule(&found, "schema/kubernetes")
+        .into_iter()
+        .filter(|(m, _)| m.contains("'restartPolicy' was unexpected"))
+        .collect();
+    assert_eq!(field.len(), 1, "{found:?}");
+    assert_eq!(field[0].1, ["old", "mid"]);
+    let d = found
+        .iter()
+        .find(|d| d["rule"] == "schema/kubernetes")
+        .unwrap();
+    assert_eq!(d["file"], "charts/app/templates/deployment.yaml");
+    assert_eq!(
+        d["line"],
+        line_of(
+            &versions(),
+            "charts/app/templates/deployment.yaml",
+            "restartPolicy"
+        )
+    );
+    // Nothing else: the rest of the fixture is valid in every version.
+    let rules: std::collections::BTreeSet<_> =
+        found.iter().map(|d| d["rule"].as_str().unwrap()).collect();
+    assert_eq!(
+        rules.into_iter().collect::<Vec<_>>(),
+        [
+            "schema/deprecated-api",
+            "schema/kubernetes",
+            "schema/removed-api"
+        ],
+        "{found:?}"
+    );
+}
+
+#[test]
+fn templates_see_the_clusters_version() {
+    let out = kcc(&versions(), &["render", "-c", "new", "-r", "app"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("example.org/kubernetes-version: '1.29'")
+            || stdout(&out).contains("example.org/kubernetes-version: \"1.29\""),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_unsupported_version_is_an_error_at_its_line() {
+    let dir = copy_project(&versions());
+    edit_file(
+        &dir.path().join("kcc.yaml"),
+        "kubernetesVersion: \"1.29\"",
+        "kubernetesVersion: \"1.19\"",
+    );
+    // kcc.yaml is read before anything renders: the error is on stderr, at its line.
+    let out = kcc(dir.path(), &["check"]);
+    assert_exit(&out, 1);
+    let line = line_of(dir.path(), "kcc.yaml", "\"1.19\"");
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[project/kubernetes-version]: cluster `new`: Kubernetes version `1.19` is not supported")
+            && err.contains(&format!("kcc.yaml:{line}:"))
+            && err.contains("supported versions: 1.23, 1.24, 1.25, 1.26, 1.27, 1.28, 1.29, 1.30, 1.31, 1.32, 1.33"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_values_kubernetes_version_that_disagrees_with_kcc_yaml_is_an_error() {
+    let dir = copy_project(&versions());
+    write(
+        &dir.path().join("values/mid/values.yaml"),
+        "# cluster mid\nkubernetesVersion: \"1.24\"\n",
+    );
+    write(
+        &dir.path().join("values/new/values.yaml"),
+        "# cluster new\nkubernetesVersion: \"1.29\"\n",
+    );
+    let (_, found) = check_json(dir.path());
+    let wrong = of_rule(&found, "project/kubernetes-version");
+    assert_eq!(wrong.len(), 1, "{found:?}");
+    assert!(
+        wrong[0].0.contains("`1.24`") && wrong[0].0.contains("`1.25`"),
+        "{wrong:?}"
+    );
+    assert_eq!(wrong[0].1, ["mid"]);
+    let d = found
+        .iter()
+        .find(|d| d["rule"] == "project/kubernetes-version")
+        .unwrap();
+    assert_eq!(d["file"], "values/mid/values.yaml");
+    assert_eq!(d["line"], 2);
+}
+
+#[test]
+fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
+    // The 2023 fleet runs 1.23 everywhere: 1.25 removes every PodSecurityPolicy.
+    let fleet = fleet_2023();
+    let (plain, before) = check_json(&fleet);
+    let out = kcc(
+        &fleet,
+        &["check", "--format", "json", "--target-version", "1.25"],
+    );
+    assert_eq!(out.status.code(), plain.status.code());
+    let after: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let upgrade = of_rule(&after, "schema/upgrade");
+    assert!(!upgrade.is_empty());
+    assert!(
+        upgrade
+            .iter()
+            .all(|(m, _)| m.starts_with("breaks on Kubernetes 1.25: ")),
+        "{upgrade:?}"
+    );
+    assert!(
+        upgrade.iter().any(
+            |(m, c)| m.contains("policy/v1beta1 PodSecurityPolicy removed in 1.25") && c.len() == 9
+        ),
+        "{upgrade:?}"
+    );
+    assert!(
+        after
+            .iter()
+            .filter(|d| d["rule"] == "schema/upgrade")
+            .all(|d| d["severity"] == "warning")
+    );
+    // The clusters' own check is unchanged.
+    let own: Vec<_> = after
+        .iter()
+        .filter(|d| d["rule"] != "schema/upgrade")
+        .cloned()
+        .collect();
+    assert_eq!(own, before);
+    // On the versions fixture only the 1.23 cluster has anything to upgrade.
+    let out = kcc(
+        &versions(),
+        &["check", "--format", "json", "--target-version", "1.25"],
+    );
+    let found: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let upgrade = of_rule(&found, "schema/upgrade");
+    assert!(upgrade.iter().all(|(_, c)| c == &["old"]), "{upgrade:?}");
+    assert!(
+        upgrade
+            .iter()
+            .any(|(m, _)| m.contains("PodDisruptionBudget removed in 1.25; use policy/v1"))
+    );
+}
+
+#[test]
+fn a_bad_target_version_is_a_usage_error() {
+    let out = kcc(&versions(), &["check", "--target-version", "2.0"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("supported: 1.23,"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn validate(args: &[&str], stdin: &str) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("kcc")
+        .unwrap()
+        .current_dir(std::env::temp_dir())
+        .arg("validate")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .write_stdin(stdin)
+        .output()
+        .unwrap()
+}
+
+const PDB: &str = "apiVersion: policy/v1beta1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: apps}
+spec: {maxUnavailable: 1}
+";
+
+#[test]
+fn validate_takes_a_kubernetes_version() {
+    assert_exit(&validate(&["-"], PDB), 0);
+    let out = validate(&["--kubernetes-version", "1.25", "-"], PDB);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("removed in 1.25; use policy/v1"),
+        "{}",
+        stdout(&out)
+    );
+    assert_exit(
+        &validate(
+            &["--kubernetes-version", "v1.25.4", "-"],
+            &PDB.replace("v1beta1", "v1"),
+        ),
+        0,
+    );
+    assert_exit(&validate(&["--kubernetes-version", "1.9", "-"], PDB), 2);
+}
+
+#[test]
+fn validate_defaults_to_the_projects_version() {
+    let dir = copy_project(&versions());
+    for (from, to) in [("\"1.23\"", "\"1.29\""), ("\"1.25\"", "\"1.29\"")] {
+        edit_file(
+            &dir.path().join("kcc.yaml"),
+            &format!("kubernetesVersion: {from}"),
+            &format!("kubernetesVersion: {to}"),
+        );
+    }
+    let out = assert_cmd::Command::cargo_bin("kcc")
+        .unwrap()
+        .args(["--project", dir.path().to_str().unwrap(), "validate", "-"])
+        .env("NO_COLOR", "1")
+        .write_stdin(PDB)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("Kubernetes 1.29"), "{}", stdout(&out));
+}
+
+#[test]
+fn validate_skips_kinds_and_missing_schemas_and_expands_lists() {
+    let pool = "---\napiVersion: crd.projectcalico.org/v1\nkind: IPPool\nmetadata: {name: x}\nspec: {cidr: 10.0.0.0/8}\n";
+    let bad_ns = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: a, labelz: {}}\n";
+    let both = format!("{pool}{bad_ns}");
+    assert_exit(&validate(&["-"], &both), 1);
+    assert_exit(
+        &validate(
+            &["--ignore-missing-schemas", "--skip", "Namespace", "-"],
+            &both,
+        ),
+        0,
+    );
+    assert_exit(
+        &validate(
+            &["--skip", "Namespace,crd.projectcalico.org/v1/IPPool", "-"],
+            &both,
+        ),
+        0,
+    );
+    let out = validate(&["--ignore-missing-schemas", "-"], &both);
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("labelz"), "{}", stdout(&out));
+    // kind: List items are objects of their own.
+    let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: a, labelz: {}}\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: b}\n";
+    let out = validate(&["--format", "json", "-"], list);
+    assert_exit(&out, 1);
+    let found: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["line"], 6);
+    let out = validate(&["-"], &list.replace(", labelz: {}", ""));
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("2 object(s)"), "{}", stdout(&out));
+}
+
+/// The vendored schemas are what schemas/SOURCE.md says (the vendor script writes both; a
+/// rerun of scripts/vendor-schemas.sh then leaves `git status` clean, which is how its
+/// determinism was checked: it needs the network, so it is not run here).
+#[test]
+fn vendored_schemas_match_source_md() {
+    use sha2::{Digest, Sha256};
+    let root = repo_root().join("schemas");
+    let source = std::fs::read_to_string(root.join("SOURCE.md")).unwrap();
+    let mut checked = 0;
+    for line in source.lines().filter(|l| l.starts_with("| `kubernetes/")) {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let path = cells[1].trim_matches('`');
+        let bytes = std::fs::read(root.join(path)).unwrap();
+        assert_eq!(cells[2], bytes.len().to_string(), "{path}");
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(cells[3].trim_matches('`'), digest, "{path}");
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+    // Content-addressed: every stored line's digest is its text's.
+    let store = std::fs::read_to_string(root.join("kubernetes/definitions.tsv")).unwrap();
+    let mut last = String::new();
+    for line in store.lines() {
+        let (digest, text) = line.split_once('\t').unwrap();
+        let full: String = Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(&full[..20], digest);
+        assert!(digest > last.as_str(), "sorted and unique");
+        last = digest.to_string();
+    }
+}
