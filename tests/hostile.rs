@@ -21,6 +21,18 @@ fn alias_bomb() -> String {
     text
 }
 
+/// `kcc validate FILE`, outside any project.
+fn validate(dir: &tempfile::TempDir, file: &std::path::Path) -> std::process::Output {
+    assert_cmd::Command::cargo_bin("kcc")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .arg("validate")
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn an_alias_bomb_in_a_values_file_is_refused_at_the_alias() {
     let project = copy_project(&fixture("demo"));
@@ -42,7 +54,7 @@ fn an_alias_bomb_given_to_validate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bomb.yaml");
     write(&path, &alias_bomb());
-    let out = kcc(dir.path(), &["validate", path.to_str().unwrap()]);
+    let out = validate(&dir, &path);
     assert_exit(&out, 1);
     assert!(stdout(&out).contains("yaml/too-large"), "{}", stdout(&out));
 }
@@ -52,7 +64,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("deep.yaml");
     write(&path, &format!("a: {}\n", "[".repeat(100_000)));
-    let out = kcc(dir.path(), &["validate", path.to_str().unwrap()]);
+    let out = validate(&dir, &path);
     assert_exit(&out, 1);
     // The quoted line is cut around the caret, not printed whole.
     assert!(stdout(&out).len() < 2_000, "{} bytes", stdout(&out).len());
@@ -111,7 +123,7 @@ fn a_long_line_is_quoted_around_the_caret() {
         "k".repeat(50_000)
     );
     write(&path, &long);
-    let out = kcc(dir.path(), &["validate", path.to_str().unwrap()]);
+    let out = validate(&dir, &path);
     assert_exit(&out, 1);
     let text = stdout(&out);
     assert!(text.len() < 2_000, "{} bytes: {text}", text.len());
