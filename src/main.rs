@@ -59,10 +59,18 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
         format: commands::check::Format,
-        /// Also report, as `schema/upgrade` warnings, what this Kubernetes minor (e.g. 1.25)
+        /// Also report, as `schema/upgrade` errors, what this Kubernetes minor (e.g. 1.25)
         /// would break in each cluster that runs an older one
         #[arg(long, value_name = "X.Y")]
         target_version: Option<String>,
+        /// With --target-version: only this cluster (repeatable)
+        #[arg(
+            short = 'c',
+            long = "cluster",
+            value_name = "CLUSTER",
+            requires = "target_version"
+        )]
+        clusters: Vec<String>,
     },
     /// Check manifests against the Kubernetes (1.23–1.33) and CRD schemas (like kubeconform)
     Validate {
@@ -222,11 +230,16 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Check {
             format,
             target_version,
+            clusters,
         } => {
             let target = target_version
                 .as_deref()
                 .map(|v| parse_version(v, "--target-version"))
-                .transpose()?;
+                .transpose()?
+                .map(|version| kcc::check::Target {
+                    version,
+                    clusters: &clusters,
+                });
             report(commands::check::run(&fleet, format, target)?)
         }
         Command::Validate { .. } | Command::Diff { .. } => {

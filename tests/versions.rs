@@ -180,7 +180,9 @@ fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
         &fleet,
         &["check", "--format", "json", "--target-version", "1.25"],
     );
-    assert_eq!(out.status.code(), plain.status.code());
+    // The fleet checks clean, but an upgrade would break it: exit 1.
+    assert_exit(&plain, 0);
+    assert_exit(&out, 1);
     let after: Vec<Value> = stdout(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -203,7 +205,7 @@ fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
         after
             .iter()
             .filter(|d| d["rule"] == "schema/upgrade")
-            .all(|d| d["severity"] == "warning")
+            .all(|d| d["severity"] == "error")
     );
     // The clusters' own check is unchanged.
     let own: Vec<_> = after
@@ -227,6 +229,47 @@ fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
         upgrade
             .iter()
             .any(|(m, _)| m.contains("PodDisruptionBudget removed in 1.25; use policy/v1"))
+    );
+}
+
+#[test]
+fn target_version_checks_only_the_selected_clusters() {
+    let out = kcc(
+        &fleet_2023(),
+        &[
+            "check",
+            "--format",
+            "json",
+            "--target-version",
+            "1.25",
+            "-c",
+            "eqiad",
+            "-c",
+            "codfw",
+        ],
+    );
+    assert_exit(&out, 1);
+    let found: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let upgrade = of_rule(&found, "schema/upgrade");
+    assert!(!upgrade.is_empty());
+    assert!(
+        upgrade.iter().all(|(_, c)| c == &["eqiad", "codfw"]),
+        "{upgrade:?}"
+    );
+    // -c without --target-version is a usage error, and so is an unknown cluster.
+    assert_exit(&kcc(&fleet_2023(), &["check", "-c", "eqiad"]), 2);
+    let out = kcc(
+        &fleet_2023(),
+        &["check", "--target-version", "1.25", "-c", "nowhere"],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("no cluster `nowhere`"),
+        "{}",
+        stderr(&out)
     );
 }
 

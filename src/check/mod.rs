@@ -117,6 +117,14 @@ fn collect_leaves<'n>(node: &'n Node, scalar: &str, found: &mut Vec<&'n Node>) {
     }
 }
 
+/// An upgrade to check for (`kcc check --target-version X.Y [-c CLUSTER]...`): the
+/// Kubernetes minor, and the clusters to check against it (all when empty).
+#[derive(Clone, Copy)]
+pub struct Target<'a> {
+    pub version: &'static str,
+    pub clusters: &'a [String],
+}
+
 /// All diagnostics for a rendered fleet, in a stable order: per cluster in kcc.yaml order,
 /// then the fleet-wide ones; one per cause. `failed` are the (cluster, release) pairs that
 /// did not render (their errors are the caller's).
@@ -124,7 +132,7 @@ pub fn check(
     fleet: &Fleet,
     renders: &[ReleaseRender],
     failed: &[(String, String)],
-    target: Option<&'static str>,
+    target: Option<Target<'_>>,
 ) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
     let views = ClusterView::group(fleet, renders, failed);
@@ -139,6 +147,9 @@ pub fn check(
             if !fleet.root().join(group_file).is_file() {
                 return Vec::new();
             }
+            let target = target
+                .filter(|t| t.clusters.is_empty() || t.clusters.contains(&view.cluster.name))
+                .map(|t| t.version);
             let mut d = objects::check(view, &extra_crds, &shared, target);
             d.extend(values_version(view));
             d.extend(rules::cluster_rules(fleet, view));

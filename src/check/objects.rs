@@ -132,7 +132,7 @@ fn newer(a: &str, b: &str) -> bool {
 }
 
 /// What `target` reports and `version` does not: the errors an upgrade would bring, as
-/// `schema/upgrade` warnings.
+/// `schema/upgrade` errors (asked for with `--target-version`, so they fail the check).
 fn upgrade_breaks(
     own: &[Diagnostic],
     at_target: Vec<Diagnostic>,
@@ -144,7 +144,7 @@ fn upgrade_breaks(
         .filter(|d| d.severity == crate::diagnostic::Severity::Error)
         .filter(|d| !own.iter().any(|o| o.rule == d.rule && o.message == d.message))
         .map(|d| {
-            let mut w = Diagnostic::warning(
+            let mut w = Diagnostic::error(
                 "schema/upgrade",
                 format!("breaks on Kubernetes {target}: {}", d.message),
             )

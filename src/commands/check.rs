@@ -22,8 +22,16 @@ pub struct Report {
     pub failed: bool,
 }
 
-/// `target`: a Kubernetes minor whose breakages to report as `schema/upgrade` warnings.
-pub fn run(fleet: &Fleet, format: Format, target: Option<&'static str>) -> Result<Report> {
+/// `target`: a Kubernetes minor (and the clusters to try it on) whose breakages to report
+/// as `schema/upgrade` errors.
+pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> Result<Report> {
+    if let Some(t) = target {
+        // Unknown names are usage errors, with a suggestion, as for render.
+        fleet.select(&Selection {
+            clusters: t.clusters.to_vec(),
+            ..Selection::default()
+        })?;
+    }
     let partial = fleet.render_partial(&Selection::default())?;
     // Render errors are findings like any other: print them in the chosen format.
     let mut diagnostics = partial.errors;
