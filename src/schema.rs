@@ -237,7 +237,8 @@ pub fn kubernetes_validator(
                 .iter()
                 .map(|(n, d)| {
                     let text = store.get(d).expect("vendored digest in store");
-                    let def = serde_json::from_str(text).expect("vendored definition parses");
+                    let mut def = serde_json::from_str(text).expect("vendored definition parses");
+                    bound_integer_formats(&mut def);
                     (n.clone(), def)
                 })
                 .collect();
@@ -250,6 +251,36 @@ pub fn kubernetes_validator(
         .expect("poisoned")
         .insert(key, validator.clone());
     validator
+}
+
+/// Kubernetes' integers are `format: int32` or `int64`, which JSON Schema does not check
+/// for numbers: the bounds are added, so `replicas: 3000000000` is refused as the API
+/// server refuses it.
+fn bound_integer_formats(schema: &mut Json) {
+    match schema {
+        Json::Object(map) => {
+            let bounds = match map.get("format").and_then(Json::as_str) {
+                Some("int32") => Some((i64::from(i32::MIN), i64::from(i32::MAX))),
+                Some("int64") => Some((i64::MIN, i64::MAX)),
+                _ => None,
+            };
+            // `"integer"`, or `["integer", "null"]` for optional fields.
+            let integer = match map.get("type") {
+                Some(Json::String(t)) => t == "integer",
+                Some(Json::Array(ts)) => ts.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            if let Some((min, max)) = bounds
+                && integer
+            {
+                map.entry("minimum").or_insert(json!(min));
+                map.entry("maximum").or_insert(json!(max));
+            }
+            map.values_mut().for_each(bound_integer_formats);
+        }
+        Json::Array(items) => items.iter_mut().for_each(bound_integer_formats),
+        _ => {}
+    }
 }
 
 /// The root definition name of a kind and every (name, digest) it reaches, sorted.

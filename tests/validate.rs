@@ -70,6 +70,17 @@ fn unknown_field_fails() {
 }
 
 #[test]
+fn an_int32_field_beyond_its_range_fails() {
+    // The schemas say `format: int32`, which JSON Schema leaves unchecked for numbers.
+    fails_with(
+        &DEPLOYMENT.replace("  selector:", "  replicas: 3000000000\n  selector:"),
+        "schema/kubernetes",
+        "greater than the maximum of 2147483647",
+        7,
+    );
+}
+
+#[test]
 fn wrong_type_fails() {
     fails_with(
         &DEPLOYMENT.replace("  selector:", "  replicas: two\n  selector:"),
