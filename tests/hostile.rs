@@ -242,3 +242,18 @@ fn an_integer_beyond_64_bits_is_an_error_at_its_line() {
     assert!(err.contains(&format!("{file}:{line}:11")), "{err}");
     assert!(!stdout(&out).contains("1e"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_template_that_renders_too_much_is_stopped() {
+    let project = copy_project(&fixture("demo"));
+    write(
+        &project.path().join("charts/web/templates/huge.yaml"),
+        "{% for i in range(20000) %}# {{ \"y\" * 1000 }}\n{% endfor %}",
+    );
+    let out = kcc(project.path(), &["render"]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("error[template/too-large]"), "{err}");
+    assert!(err.contains("charts/web/templates/huge.yaml:1:1"), "{err}");
+    assert!(stdout(&out).is_empty());
+}

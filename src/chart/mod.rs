@@ -169,9 +169,22 @@ impl Chart {
                 .env
                 .get_template(key)
                 .map_err(|e| template_error(&e, &self.files, Some(context)))?;
-            let text = template
-                .render(context)
-                .map_err(|e| template_error(&e, &self.files, Some(context)))?;
+            let mut out = LimitedOutput::default();
+            let result = template.render_captured_to(context, &mut out);
+            if out.exceeded {
+                return Err(Diagnostic::error(
+                    "template/too-large",
+                    format!(
+                        "template {key} renders more than {} MiB: refused",
+                        MAX_OUTPUT_BYTES >> 20
+                    ),
+                )
+                .at(Some(&Origin::new(&self.files[key], 1, 1)))
+                .note("an endless or exploding loop or macro is the usual cause"));
+            }
+            result.map_err(|e| template_error(&e, &self.files, Some(context)))?;
+            let text = String::from_utf8(out.bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let source = format!("{}/{key}", self.name);
             rendered.push(RenderedFile {
                 file: SourceFile::rendered(format!("{source} (rendered)"), text, &self.files[key]),
@@ -179,6 +192,32 @@ impl Chart {
             });
         }
         Ok(rendered)
+    }
+}
+
+/// The most one template may render: far above any real manifest (calico's CRDs are ~1
+/// MiB), so that a template gone wrong stops instead of filling memory.
+pub const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
+/// A template's output, refusing to grow past [`MAX_OUTPUT_BYTES`].
+#[derive(Default)]
+struct LimitedOutput {
+    bytes: Vec<u8>,
+    exceeded: bool,
+}
+
+impl std::io::Write for LimitedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > MAX_OUTPUT_BYTES {
+            self.exceeded = true;
+            return Err(std::io::Error::other("template output limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
