@@ -4,54 +4,63 @@
 //! Toggles that other tools test (releases kcc does not render) are declared in kcc.yaml's
 //! `externalToggles`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
 
-/// True if `word` occurs in `text` as a whole word (not inside a longer name).
-fn mentions(text: &str, word: &str) -> bool {
+/// The whole words (names: letters, digits, `_`, `-`) of `text`, added to `out`.
+fn add_words(text: &str, out: &mut HashSet<String>) {
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        !before.is_some_and(is_name) && !after.is_some_and(is_name)
-    })
+    for word in text.split(|c: char| !is_name(c)).filter(|w| !w.is_empty()) {
+        if !out.contains(word) {
+            out.insert(word.to_string());
+        }
+    }
 }
 
-/// Every text a toggle can be tested in: `installed` conditions, chart files (templates and
-/// defaults) and the values files.
-fn texts(fleet: &Fleet) -> Vec<String> {
-    let mut out: Vec<String> = fleet
+/// Every word a toggle can be tested by: in `installed` conditions, chart templates and
+/// defaults (not CRDs), and the values files. Read once, however many toggles there are.
+fn words(fleet: &Fleet) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for condition in fleet
         .project
         .releases
         .iter()
-        .filter_map(|r| r.installed.clone())
-        .collect();
+        .filter_map(|r| r.installed.as_ref())
+    {
+        add_words(condition, &mut out);
+    }
     let charts: BTreeSet<&str> = fleet
         .project
         .releases
         .iter()
         .map(|r| r.chart.as_str())
         .collect();
-    let dirs = charts
-        .into_iter()
-        .map(|chart| fleet.project.charts_path().join(chart))
-        .chain([fleet.root().join("values")]);
-    for dir in dirs {
-        let files = crate::source::files_under(&dir, &|_| true);
-        out.extend(
-            files
-                .iter()
-                .filter_map(|f| crate::confine::read_inside(f, &dir).ok()),
-        );
+    let mut read = |file: &std::path::Path, inside: &std::path::Path| {
+        if let Ok(text) = crate::confine::read_inside(file, inside) {
+            add_words(&text, &mut out);
+        }
+    };
+    for chart in charts {
+        let dir = fleet.project.charts_path().join(chart);
+        for file in crate::source::files_under(&dir.join("templates"), &|_| true) {
+            read(&file, &dir);
+        }
+        if dir.join("values.yaml").is_file() {
+            read(&dir.join("values.yaml"), &dir);
+        }
+    }
+    let values = fleet.root().join("values");
+    for file in crate::source::files_under(&values, &|_| true) {
+        read(&file, fleet.root());
     }
     out
 }
 
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
-    let texts = texts(fleet);
-    let tested = |toggle: &str| texts.iter().any(|t| mentions(t, toggle));
+    let words = words(fleet);
+    let tested = |toggle: &str| words.contains(toggle);
     let all: BTreeSet<&str> = fleet
         .project
         .clusters
@@ -95,16 +104,20 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
 
 #[cfg(test)]
 mod tests {
-    use super::mentions;
+    use super::add_words;
+    use std::collections::HashSet;
 
     #[test]
     fn whole_words_only() {
-        assert!(mentions(
-            "'\"install_foo\" in cluster.toggles'",
-            "install_foo"
-        ));
-        assert!(mentions("- toggle: istio\n", "istio"));
-        assert!(!mentions("install_foo_bar", "install_foo"));
-        assert!(!mentions("istio-gateways", "istio"));
+        let mut words = HashSet::new();
+        add_words(
+            "'\"install_foo_bar\" in cluster.toggles'\n- toggle: istio-gateways\n",
+            &mut words,
+        );
+        assert!(words.contains("install_foo_bar"));
+        assert!(words.contains("istio-gateways"));
+        assert!(words.contains("toggles"));
+        assert!(!words.contains("install_foo"));
+        assert!(!words.contains("istio"));
     }
 }
