@@ -4,13 +4,6 @@ mod common;
 
 use common::*;
 
-fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
-    stdout(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 #[test]
 fn the_fleet_is_clean() {
     // Its one warning: 1.25 removes the PodSecurityPolicies of this 1.23 fleet.

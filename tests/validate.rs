@@ -41,10 +41,7 @@ fn fails_with(manifest: &str, rule: &str, needle: &str, line: u64) {
     let out = validate(&["--format", "json", "-"], Some(manifest));
     assert_exit(&out, 1);
     let text = stdout(&out);
-    let found: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let found = json_lines(&out);
     assert!(
         found.iter().any(|d| d["rule"] == rule
             && d["message"].as_str().unwrap().contains(needle)

@@ -183,10 +183,7 @@ fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
     // The fleet checks clean, but an upgrade would break it: exit 1.
     assert_exit(&plain, 0);
     assert_exit(&out, 1);
-    let after: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let after: Vec<Value> = json_lines(&out);
     let upgrade = of_rule(&after, "schema/upgrade");
     assert!(!upgrade.is_empty());
     assert!(
@@ -219,10 +216,7 @@ fn target_version_reports_what_an_upgrade_breaks_without_changing_the_check() {
         &versions(),
         &["check", "--format", "json", "--target-version", "1.25"],
     );
-    let found: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let found: Vec<Value> = json_lines(&out);
     let upgrade = of_rule(&found, "schema/upgrade");
     assert!(upgrade.iter().all(|(_, c)| c == &["old"]), "{upgrade:?}");
     assert!(
@@ -249,10 +243,7 @@ fn target_version_checks_only_the_selected_clusters() {
         ],
     );
     assert_exit(&out, 1);
-    let found: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let found: Vec<Value> = json_lines(&out);
     let upgrade = of_rule(&found, "schema/upgrade");
     assert!(!upgrade.is_empty());
     assert!(
@@ -370,10 +361,7 @@ fn validate_skips_kinds_and_missing_schemas_and_expands_lists() {
     let list = "apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: a, labelz: {}}\n  - apiVersion: v1\n    kind: Namespace\n    metadata: {name: b}\n";
     let out = validate(&["--format", "json", "-"], list);
     assert_exit(&out, 1);
-    let found: Vec<Value> = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let found: Vec<Value> = json_lines(&out);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["line"], 6);
     let out = validate(&["-"], &list.replace(", labelz: {}", ""));

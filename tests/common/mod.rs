@@ -126,13 +126,18 @@ pub fn objects_by_id(name: &str, text: &str) -> std::collections::BTreeMap<Ident
     out
 }
 
+/// The JSON objects of a `--format json` run, one per line of its stdout.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
 /// `kcc check --format json` on a project: its exit and one JSON object per diagnostic.
 pub fn check_json(project: &Path) -> (Output, Vec<serde_json::Value>) {
     let out = kcc(project, &["check", "--format", "json"]);
-    let diagnostics = stdout(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect();
+    let diagnostics = json_lines(&out);
     (out, diagnostics)
 }
 
