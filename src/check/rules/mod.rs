@@ -64,6 +64,24 @@ pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
     d
 }
 
+/// Every `*.yaml`/`*.yml` file under the project's `values/`, with the project-relative
+/// name messages give it (`values/eqiad/values.yaml`), sorted.
+fn values_dir_files(root: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    crate::source::files_under(&root.join("values"), &is_yaml)
+        .into_iter()
+        .map(|path| {
+            let shown = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            (path, shown)
+        })
+        .collect()
+}
+
 /// True for a `.yaml` or `.yml` file name.
 fn is_yaml(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e == "yaml" || e == "yml")

@@ -8,7 +8,6 @@
 //! `values/<cluster>/<release>-values.yaml`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use crate::diagnostic::Diagnostic;
 use crate::project::Project;
@@ -31,20 +30,6 @@ fn readable(project: &Project) -> BTreeSet<String> {
         }
     }
     files
-}
-
-/// Every `*.yaml`/`*.yml` file under `values/`, as project-relative `values/...` paths.
-fn values_files(root: &Path) -> Vec<String> {
-    crate::source::files_under(&root.join("values"), &super::is_yaml)
-        .iter()
-        .filter_map(|path| path.strip_prefix(root).ok())
-        .map(|rel| {
-            rel.components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-        .collect()
 }
 
 /// The readable file `file` was most likely meant to be: `<dir>/<name>-values.yaml` for a
@@ -71,7 +56,10 @@ fn closest<'a>(file: &str, readable: &'a BTreeSet<String>) -> Option<&'a str> {
 /// no values file.
 pub fn check(project: &Project) -> Vec<Diagnostic> {
     let readable = readable(project);
-    let present = values_files(&project.root);
+    let present: Vec<String> = super::values_dir_files(&project.root)
+        .into_iter()
+        .map(|(_, shown)| shown)
+        .collect();
     let unread: Vec<&String> = present.iter().filter(|f| !readable.contains(*f)).collect();
     let mut out = Vec::new();
     // Top-level files that a missing group was probably meant to be: reported once, there.

@@ -21,21 +21,7 @@ const RULE: &str = "yaml/ambiguous";
 /// Every values file of a project with the name messages give it: `values/**/*.yaml` and
 /// `<charts>/*/values.yaml`, sorted by name.
 pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
-    let root = &project.root;
-    let values = crate::source::files_under(&root.join("values"), &super::is_yaml);
-    let mut files: Vec<(PathBuf, String)> = values
-        .into_iter()
-        .map(|path| {
-            let shown = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            (path, shown)
-        })
-        .collect();
+    let mut files = super::values_dir_files(&project.root);
     if let Ok(charts) = std::fs::read_dir(project.charts_path()) {
         for chart in charts.flatten() {
             let path = chart.path().join("values.yaml");
