@@ -20,6 +20,7 @@ pub mod project;
 pub mod render;
 pub mod schema;
 pub mod schema_errors;
+pub mod secrets;
 pub mod source;
 pub mod template_lines;
 pub mod values;

@@ -157,7 +157,7 @@ fn project_version(project: Option<&std::path::Path>) -> Result<&'static str, Fa
 /// Prints a report and fails with exit 1 if it found errors.
 fn report(report: commands::check::Report) -> Result<String, Failure> {
     if report.failed {
-        print!("{}", report.text);
+        print!("{}", masked(&report.text));
         return Err(Failure::Reported);
     }
     Ok(report.text)
@@ -254,18 +254,24 @@ fn run(cli: Cli) -> Result<String, Failure> {
     }
 }
 
+/// Every byte kcc prints passes here: no value of the private overlay is ever printed, in
+/// any format (see `kcc::secrets`).
+fn masked(text: &str) -> std::borrow::Cow<'_, str> {
+    kcc::secrets::mask(text)
+}
+
 /// Errors on stderr, then their count and `tail`.
 fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
     for d in diagnostics {
-        eprint!("{}", d.render());
+        eprint!("{}", masked(&d.render()));
     }
-    eprintln!("kcc: {} error(s){tail}", diagnostics.len());
+    eprintln!("kcc: {} error(s){}", diagnostics.len(), masked(tail));
 }
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(text) => {
-            print!("{text}");
+            print!("{}", masked(&text));
             ExitCode::SUCCESS
         }
         Err(Failure::Config(diagnostics)) => {
@@ -281,7 +287,7 @@ fn main() -> ExitCode {
         }
         Err(Failure::Reported) => ExitCode::from(1),
         Err(Failure::Fatal(message)) => {
-            eprintln!("kcc: {message}");
+            eprintln!("kcc: {}", masked(&message));
             ExitCode::from(2)
         }
     }

@@ -10,7 +10,7 @@ use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
 use crate::chart::{Chart, to_template};
-use crate::check::values_schema;
+use crate::check::{secret_flow, values_schema};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order, parse_objects};
 use crate::project::{Cluster, Project, Release};
@@ -285,6 +285,10 @@ impl Fleet {
                 objects.extend(parse_objects(&file)?);
             }
             objects.sort_by(install_order);
+            let leaks = secret_flow::check(&objects, &private_secrets(&layers));
+            if !leaks.is_empty() {
+                return Err(Failure::Config(leaks));
+            }
         }
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
@@ -335,6 +339,15 @@ impl Fleet {
         partial.errors = crate::diagnostic::dedup(partial.errors);
         Ok(partial)
     }
+}
+
+/// The marked values of a release's private layers.
+fn private_secrets(layers: &[Arc<Layer>]) -> Vec<crate::secrets::Secret> {
+    layers
+        .iter()
+        .filter(|l| l.file.private)
+        .flat_map(|l| crate::secrets::of_tree(&l.root))
+        .collect()
 }
 
 /// What a render that goes on past errors produced.

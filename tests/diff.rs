@@ -4,45 +4,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
 const FORMATS: [&str; 4] = ["text", "json", "markdown", "gerrit"];
-
-/// `git -C dir args...` with a fixed identity and no signing; panics on failure.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=kcc test",
-            "-c",
-            "user.email=kcc@example.org",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Makes `dir` a git repository with everything in it committed.
-fn commit_all(dir: &Path) {
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "-A"]);
-    git(dir, &["commit", "-q", "-m", "base"]);
-}
 
 /// Two values changes: eqiad's CoreDNS replicas and its calico AS number.
 fn edit_values(project: &Path) {

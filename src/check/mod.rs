@@ -4,6 +4,7 @@
 pub mod network;
 pub mod objects;
 pub mod rules;
+pub mod secret_flow;
 pub mod values_schema;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::diagnostic::{Failure, Result};
 use crate::golden;
 use crate::helmfile;
-use crate::manifest::write_objects;
+use crate::manifest::{write_objects, write_objects_redacted};
 use crate::output::write_atomic;
 use crate::render::{Fleet, ReleaseRender, Selection};
 
@@ -37,7 +37,9 @@ fn to_stdout(renders: &[ReleaseRender]) -> String {
         if several {
             let _ = writeln!(text, "# kcc: cluster {} release {}", r.cluster, r.release);
         }
-        text.push_str(&write_objects(&r.objects));
+        // Printed output is read in logs: Secrets show as digests, as in golden/. Only a
+        // deploy directory (--out) holds their values.
+        text.push_str(&write_objects_redacted(&r.objects));
     }
     text
 }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use super::{Layer, merge_layers};
+use crate::manifest::secret_digest;
 use crate::yaml::{Node, Value, emit_value_block};
 
 /// A report like hiera's `lookup --explain`: each layer in precedence order, what it says
@@ -41,7 +42,7 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
                 };
                 let _ = writeln!(out, "{}  {verb}", at(node));
                 if !matches!(node.value, Value::Null) {
-                    write_indented(&mut out, &emit_value_block(node), 8);
+                    write_indented(&mut out, &emit_value_block(&shown(node)), 8);
                 }
             }
             Found::NullAbove(node, depth) => {
@@ -60,7 +61,7 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
     let _ = writeln!(out, "  = merged value");
     match result {
         Some(node) => {
-            write_indented(&mut out, &emit_value_block(node), 8);
+            write_indented(&mut out, &emit_value_block(&shown(node)), 8);
             let from_a_file = node.origin.as_ref().is_some_and(|o| {
                 layers
                     .first()
@@ -78,6 +79,30 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
         }
     }
     out
+}
+
+/// The node as explain prints it: every value of the private overlay replaced by its
+/// digest, whatever its type or length.
+fn shown(node: &Node) -> Node {
+    let value = match &node.value {
+        _ if node.origin.as_ref().is_some_and(|o| o.file.private) && is_scalar(node) => {
+            let text = match &node.value {
+                Value::Str(s) => s.clone(),
+                _ => emit_value_block(node).trim_end().to_string(),
+            };
+            Value::Str(format!("(private: {})", secret_digest(&text)))
+        }
+        Value::Seq(items) => Value::Seq(items.iter().map(shown).collect()),
+        Value::Map(entries) => {
+            Value::Map(entries.iter().map(|(k, v)| (k.clone(), shown(v))).collect())
+        }
+        other => other.clone(),
+    };
+    Node::new(value, node.origin.clone())
+}
+
+fn is_scalar(node: &Node) -> bool {
+    !matches!(node.value, Value::Seq(_) | Value::Map(_) | Value::Null)
 }
 
 fn at(node: &Node) -> String {
@@ -171,6 +196,26 @@ mod tests {
         let text = explained("a: ~\n", &[], "a");
         assert!(text.contains("values.yaml:1:1  sets null\n"), "{text}");
         assert!(!text.contains("as in helm"), "{text}");
+    }
+
+    #[test]
+    fn private_values_are_shown_as_digests() {
+        let defaults = parse_layer(
+            "chart defaults",
+            SourceFile::new("values.yaml", "a: {b: x, n: 1}\n"),
+        );
+        let private = parse_layer(
+            "private",
+            SourceFile::private("p.yaml", "a: {b: hunter2, n: 7}\n"),
+        );
+        let layers = [Arc::new(defaults.unwrap()), Arc::new(private.unwrap())];
+        for path in ["a", "a.b", "a.n"] {
+            let text = explain(&layers, path);
+            assert!(!text.contains("hunter2") && !text.contains(": 7"), "{text}");
+            assert!(text.contains("(private: sha256:"), "{text}");
+        }
+        let text = explain(&layers, "a");
+        assert!(text.contains("b: \"(private: sha256:"), "{text}");
     }
 
     #[test]

@@ -90,7 +90,11 @@ impl LayerCache {
             } else {
                 SourceFile::new(display, text)
             };
-            Some(Arc::new(parse_layer(role, file).map_err(Failure::from)?))
+            let layer = parse_layer(role, file).map_err(Failure::from)?;
+            if layer.file.private {
+                crate::secrets::register(&layer.root);
+            }
+            Some(Arc::new(layer))
         } else {
             None
         };
