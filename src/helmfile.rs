@@ -1,5 +1,6 @@
-//! helmfile.yaml for a cluster: one release per installed kcc release, in `needs` order,
-//! each pointing at a chart directory that installs kcc's rendered manifests verbatim.
+//! helmfile.yaml for a cluster: every rendered kcc release, in `needs` order, each pointing
+//! at a chart directory that installs kcc's rendered manifests verbatim; a release not
+//! installed in the cluster is listed with `installed: false`, so helmfile removes it.
 
 use std::fmt::Write;
 
@@ -28,11 +29,12 @@ pub fn helmfile_yaml(
         out.push('\n');
     }
     out.push_str("releases:\n");
-    let installed = |name: &str| renders.iter().any(|r| r.release == name && r.installed.yes);
+    let rendered = |name: &str| renders.iter().find(|r| r.release == name);
+    let installed = |name: &str| rendered(name).is_some_and(|r| r.installed.yes);
     for release in &fleet.project.releases {
-        if !installed(&release.name) {
+        let Some(render) = rendered(&release.name) else {
             continue;
-        }
+        };
         let _ = writeln!(out, "  - name: {}", release.name);
         let _ = writeln!(out, "    namespace: {}", release.namespace);
         let _ = writeln!(
@@ -40,12 +42,22 @@ pub fn helmfile_yaml(
             "    chart: {}",
             chart_path.replace("{release}", &release.name)
         );
+        // Listed, not left out: `helmfile sync` uninstalls a release only when it is
+        // listed with `installed: false`. It needs no chart directory then.
+        if !render.installed.yes {
+            out.push_str("    installed: false\n");
+        }
         let _ = writeln!(out, "    labels:\n      name: {}", release.name);
+        // An installed release waits for the installed ones it needs; one being removed
+        // keeps its needs, so helmfile removes it before what it needed.
         let needs: Vec<String> = release
             .needs
             .iter()
             .flat_map(|n| fleet.project.needed(n))
-            .filter(|r| installed(&r.name))
+            .filter(|r| match render.installed.yes {
+                true => installed(&r.name),
+                false => rendered(&r.name).is_some(),
+            })
             .map(|r| r.id())
             .collect();
         if !needs.is_empty() {

@@ -16,6 +16,7 @@ pub mod golden;
 pub mod helmfile;
 pub mod manifest;
 pub mod output;
+pub mod owned_dir;
 pub mod project;
 pub mod render;
 pub mod schema;

@@ -219,3 +219,124 @@ fn a_bad_private_value_is_reported_without_quoting_it() {
         "{err}"
     );
 }
+
+/// The 2023 fleet with cert-manager's releases toggled off in aux-k8s-eqiad.
+fn cert_manager_removed(project: &Path) {
+    edit_file(
+        &project.join("kcc.yaml"),
+        "toggles: [istio_gateways, install_cert_manager, namespace_certificates, install_jaeger]",
+        "toggles: [istio_gateways, namespace_certificates, install_jaeger]",
+    );
+}
+
+#[test]
+fn a_release_toggled_off_is_listed_as_not_installed_and_its_files_removed() {
+    let project = copy_project(&fleet_2023());
+    let p = project.path();
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let render = |p: &Path| kcc(p, &["render", "-c", "aux-k8s-eqiad", "--out", out_dir]);
+    assert_exit(&render(p), 0);
+    assert!(dir.path().join("cfssl-issuer/manifest.yaml").exists());
+    // Files someone added are never kcc's to remove, even inside a release directory.
+    write(&dir.path().join("cfssl-issuer/NOTES.txt"), "mine\n");
+    write(&dir.path().join("README"), "mine\n");
+
+    cert_manager_removed(p);
+    let out = render(p);
+    assert_exit(&out, 0);
+    let helmfile = std::fs::read_to_string(dir.path().join("helmfile.yaml")).unwrap();
+    assert!(
+        helmfile.contains("  - name: cfssl-issuer\n    namespace: cert-manager\n    chart: ./cfssl-issuer\n    installed: false\n    labels:\n      name: cfssl-issuer\n    needs:\n      - cert-manager/cfssl-issuer-crds\n"),
+        "{helmfile}"
+    );
+    assert!(helmfile.contains("  - name: cfssl-issuer-crds\n    namespace: cert-manager\n    chart: ./cfssl-issuer-crds\n    installed: false\n"), "{helmfile}");
+    // The golden helmfile.yaml says the same (what reviewers see).
+    assert_exit(&kcc(p, &["update"]), 0);
+    assert_eq!(
+        std::fs::read_to_string(p.join("golden/aux-k8s-eqiad/helmfile.yaml")).unwrap(),
+        helmfile
+    );
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("cfssl-issuer.yaml (no longer rendered)"),
+        "{summary}"
+    );
+    for gone in [
+        "cfssl-issuer.yaml",
+        "cfssl-issuer-crds.yaml",
+        "cfssl-issuer-crds",
+        "cfssl-issuer/manifest.yaml",
+        "cfssl-issuer/templates",
+    ] {
+        assert!(!dir.path().join(gone).exists(), "{gone} is stale");
+    }
+    assert!(dir.path().join("cfssl-issuer/NOTES.txt").exists());
+    assert!(dir.path().join("README").exists());
+    assert!(dir.path().join("coredns.yaml").exists());
+}
+
+#[test]
+fn a_directory_kcc_did_not_write_loses_nothing() {
+    let project = copy_project(&fleet_2023());
+    cert_manager_removed(project.path());
+    let dir = tempfile::tempdir().unwrap();
+    // Looks like an old render, but kcc's marker is not there: kcc did not write it.
+    write(&dir.path().join("cfssl-issuer.yaml"), "kind: Old\n");
+    write(&dir.path().join("cfssl-issuer/Chart.yaml"), "name: old\n");
+    let out = kcc(
+        project.path(),
+        &[
+            "render",
+            "-c",
+            "aux-k8s-eqiad",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    assert!(dir.path().join("cfssl-issuer.yaml").exists());
+    assert!(dir.path().join("cfssl-issuer/Chart.yaml").exists());
+    assert!(!stdout(&out).contains("removed"), "{}", stdout(&out));
+}
+
+#[test]
+fn helmfile_uninstalls_a_release_toggled_off() {
+    let Some(tools) = tools() else { return };
+    let project = copy_project(&fleet_2023());
+    cert_manager_removed(project.path());
+    let (dir, out) = render_cluster(project.path(), "aux-k8s-eqiad", &[]);
+    assert_exit(&out, 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let helmfile = |args: &[&str]| {
+        run(Command::new(tools.join("helmfile"))
+            .arg("-f")
+            .arg(dir.path().join("helmfile.yaml"))
+            .args(args)
+            .env("PATH", &path)
+            .env("TMPDIR", tmp.path()))
+    };
+    // `helmfile list`: NAME NAMESPACE ENABLED INSTALLED LABELS CHART VERSION
+    let list = helmfile(&["list"]);
+    let installed: std::collections::BTreeMap<&str, &str> = list
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            Some((*cols.first()?, *cols.get(3)?))
+        })
+        .collect();
+    assert_eq!(installed.len(), 8, "{list}");
+    assert_eq!(installed["cfssl-issuer"], "false", "{list}");
+    assert_eq!(installed["cfssl-issuer-crds"], "false", "{list}");
+    assert_eq!(installed["coredns"], "true", "{list}");
+    // `helmfile template` renders nothing for them (and needs no chart directory).
+    let text = helmfile(&["template", "--skip-deps"]);
+    assert!(!text.contains("cfssl-issuer"), "cfssl-issuer rendered");
+    assert!(text.contains("# Source: coredns/"), "coredns not rendered");
+}

@@ -1,6 +1,7 @@
 //! `kcc render`: canonical manifests to stdout, or a directory per cluster that helmfile
 //! can sync from.
 
+use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -9,6 +10,7 @@ use crate::golden;
 use crate::helmfile;
 use crate::manifest::{write_objects, write_objects_redacted};
 use crate::output::write_atomic;
+use crate::owned_dir;
 use crate::render::{Fleet, ReleaseRender, Selection};
 
 pub struct Options<'a> {
@@ -47,7 +49,8 @@ fn to_stdout(renders: &[ReleaseRender]) -> String {
 /// Per cluster: `<release>.yaml`, `helmfile.yaml`, and `<release>/` (a chart that installs
 /// the manifest verbatim). With one cluster selected, DIR is that cluster's directory;
 /// otherwise each cluster gets DIR/<cluster>/. Everything is rendered before anything is
-/// written, and each file is written atomically.
+/// written, and each file is written atomically; files an earlier render wrote and this one
+/// does not (an uninstalled release) are removed (see [`owned_dir`]).
 fn write_dir(
     fleet: &Fleet,
     sel: &Selection,
@@ -69,6 +72,13 @@ fn write_dir(
         } else {
             dir.join(&cluster.name)
         };
+        let before = owned_dir::previous(&base)?;
+        let mut written = BTreeSet::new();
+        let mut write = |file: String, contents: &[u8]| -> Result<()> {
+            write_atomic(&base.join(&file), contents)?;
+            written.insert(file);
+            Ok(())
+        };
         let of_cluster: Vec<&ReleaseRender> = renders
             .iter()
             .filter(|r| r.cluster == cluster.name)
@@ -80,21 +90,14 @@ fn write_dir(
                 .expect("rendered releases exist");
             let chart = &fleet.charts[&release.chart];
             let manifest = write_objects(&r.objects);
-            write_atomic(
-                &base.join(format!("{}.yaml", r.release)),
-                manifest.as_bytes(),
-            )?;
-            let chart_dir = base.join(&r.release);
-            write_atomic(
-                &chart_dir.join("Chart.yaml"),
-                helmfile::chart_yaml(&r.release, chart).as_bytes(),
-            )?;
-            write_atomic(
-                &chart_dir.join("templates/manifest.yaml"),
-                helmfile::VERBATIM_TEMPLATE.as_bytes(),
-            )?;
-            write_atomic(
-                &chart_dir.join(helmfile::MANIFEST_FILE),
+            write(format!("{}.yaml", r.release), manifest.as_bytes())?;
+            let name = &r.release;
+            let chart_yaml = helmfile::chart_yaml(name, chart);
+            write(format!("{name}/Chart.yaml"), chart_yaml.as_bytes())?;
+            let template = helmfile::VERBATIM_TEMPLATE.as_bytes();
+            write(format!("{name}/templates/manifest.yaml"), template)?;
+            write(
+                format!("{name}/{}", helmfile::MANIFEST_FILE),
                 manifest.as_bytes(),
             )?;
             let _ = writeln!(
@@ -105,8 +108,15 @@ fn write_dir(
             );
         }
         let helmfile_text = helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}");
-        write_atomic(&base.join("helmfile.yaml"), helmfile_text.as_bytes())?;
+        write("helmfile.yaml".into(), helmfile_text.as_bytes())?;
         let _ = writeln!(summary, "wrote {}", base.join("helmfile.yaml").display());
+        for stale in owned_dir::finish(&base, &before, &written)? {
+            let _ = writeln!(
+                summary,
+                "removed {} (no longer rendered)",
+                base.join(stale).display()
+            );
+        }
     }
     Ok(summary)
 }
