@@ -23,6 +23,7 @@ pub mod schema;
 pub mod schema_errors;
 pub mod secrets;
 pub mod source;
+pub mod suggest;
 pub mod template_lines;
 pub mod values;
 pub mod yaml;

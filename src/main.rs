@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use kcc::render::{Fleet, Selection};
 use kcc::{Failure, commands, project};
 
@@ -14,6 +14,9 @@ struct Cli {
     /// Project directory (default: the nearest directory with a kcc.yaml, from the cwd up)
     #[arg(long, global = true, value_name = "DIR")]
     project: Option<PathBuf>,
+    /// When to colour output
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    color: kcc::output::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,14 +117,25 @@ enum Command {
     },
     /// Show a merged value and every layer that set or overrode it
     Explain {
+        /// The cluster, as named in kcc.yaml
         cluster: String,
+        /// The release, as named in kcc.yaml
         release: String,
-        /// Dotted path into the values, e.g. `service.clusterIP`
+        /// Path into the merged values: dotted keys and list indexes, e.g.
+        /// `service.clusterIP` or `issuers.discovery.url[0]`
         path: String,
         /// Private values overlay (default: the project's privateFixture)
         #[arg(long, value_name = "DIR")]
         private: Option<PathBuf>,
     },
+    /// Print a shell completion script (e.g. `kcc completions bash > /etc/bash_completion.d/kcc`)
+    Completions {
+        /// The shell to complete in
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print kcc's man page (roff: `kcc man > kcc.1; man ./kcc.1`)
+    Man,
 }
 
 /// A supported Kubernetes minor, or a usage error listing them.
@@ -164,6 +178,22 @@ fn report(report: commands::check::Report) -> Result<String, Failure> {
 }
 
 fn run(cli: Cli) -> Result<String, Failure> {
+    kcc::output::set_color(cli.color);
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "kcc", &mut out);
+            return Ok(String::from_utf8_lossy(&out).into_owned());
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Failure::Fatal(format!("cannot write the man page: {e}")))?;
+            return Ok(String::from_utf8_lossy(&out).into_owned());
+        }
+        _ => {}
+    }
     // `validate` checks any manifests; it needs no project.
     if let Command::Validate {
         inputs,
@@ -210,7 +240,9 @@ fn run(cli: Cli) -> Result<String, Failure> {
         Command::Check { .. }
         | Command::Update
         | Command::Validate { .. }
-        | Command::Diff { .. } => &[],
+        | Command::Diff { .. }
+        | Command::Completions { .. }
+        | Command::Man => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
     match cli.command {
@@ -242,7 +274,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 });
             report(commands::check::run(&fleet, format, target)?)
         }
-        Command::Validate { .. } | Command::Diff { .. } => {
+        Command::Validate { .. }
+        | Command::Diff { .. }
+        | Command::Completions { .. }
+        | Command::Man => {
             unreachable!("handled before the project is loaded")
         }
         Command::Explain {
@@ -250,7 +285,13 @@ fn run(cli: Cli) -> Result<String, Failure> {
             release,
             path,
             private,
-        } => commands::explain(&fleet, &cluster, &release, &path, private.as_deref()),
+        } => report(commands::explain(
+            &fleet,
+            &cluster,
+            &release,
+            &path,
+            private.as_deref(),
+        )?),
     }
 }
 
@@ -262,8 +303,10 @@ fn masked(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Errors on stderr, then their count and `tail`.
 fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
+    use std::io::IsTerminal;
+    let color = kcc::output::color_for(std::io::stderr().is_terminal());
     for d in diagnostics {
-        eprint!("{}", masked(&d.render()));
+        eprint!("{}", masked(&d.render_styled(color)));
     }
     eprintln!("kcc: {} error(s){}", diagnostics.len(), masked(tail));
 }

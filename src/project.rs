@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
 use crate::source::{Origin, SourceFile};
+use crate::suggest;
 use crate::yaml::{Node, Value, load_one};
 
 pub const PROJECT_FILE: &str = "kcc.yaml";
@@ -115,6 +116,29 @@ impl Project {
 
     pub fn release(&self, name: &str) -> Option<&Release> {
         self.releases.iter().find(|r| r.name == name)
+    }
+
+    /// The cluster a user named on the command line; a usage error with a suggestion if
+    /// kcc.yaml has none of that name.
+    pub fn named_cluster(&self, name: &str) -> Result<&Cluster> {
+        self.cluster(name).ok_or_else(|| {
+            let names = self.clusters.iter().map(|c| c.name.as_str());
+            Failure::Fatal(format!(
+                "no cluster `{name}` in kcc.yaml{}",
+                suggest::hint(name, names)
+            ))
+        })
+    }
+
+    /// The release a user named on the command line, like [`named_cluster`](Self::named_cluster).
+    pub fn named_release(&self, name: &str) -> Result<&Release> {
+        self.release(name).ok_or_else(|| {
+            let names = self.releases.iter().map(|r| r.name.as_str());
+            Failure::Fatal(format!(
+                "no release `{name}` in kcc.yaml{}",
+                suggest::hint(name, names)
+            ))
+        })
     }
 
     /// The releases a `needs` entry points at.

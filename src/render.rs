@@ -98,14 +98,10 @@ impl Fleet {
     /// usage errors.
     pub fn select(&self, sel: &Selection) -> Result<Vec<(&Cluster, &Release)>> {
         for name in &sel.clusters {
-            if self.project.cluster(name).is_none() {
-                return Err(Failure::Fatal(format!("no cluster `{name}` in kcc.yaml")));
-            }
+            self.project.named_cluster(name)?;
         }
         for name in &sel.releases {
-            if self.project.release(name).is_none() {
-                return Err(Failure::Fatal(format!("no release `{name}` in kcc.yaml")));
-            }
+            self.project.named_release(name)?;
         }
         let wanted =
             |list: &[String], name: &str| list.is_empty() || list.iter().any(|n| n == name);

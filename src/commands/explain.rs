@@ -1,8 +1,10 @@
-//! `kcc explain CLUSTER RELEASE PATH`: where a merged value came from.
+//! `kcc explain CLUSTER RELEASE PATH`: where a merged value came from; exit 1 if it is not
+//! set.
 
 use std::path::Path;
 
-use crate::diagnostic::{Failure, Result};
+use crate::commands::check::Report;
+use crate::diagnostic::Result;
 use crate::render::Fleet;
 
 pub fn explain(
@@ -11,15 +13,13 @@ pub fn explain(
     release: &str,
     path: &str,
     private: Option<&Path>,
-) -> Result<String> {
-    let c = fleet
-        .project
-        .cluster(cluster)
-        .ok_or_else(|| Failure::Fatal(format!("no cluster `{cluster}` in kcc.yaml")))?;
-    let r = fleet
-        .project
-        .release(release)
-        .ok_or_else(|| Failure::Fatal(format!("no release `{release}` in kcc.yaml")))?;
+) -> Result<Report> {
+    let c = fleet.project.named_cluster(cluster)?;
+    let r = fleet.project.named_release(release)?;
     let layers = fleet.layers(c, r, private)?;
-    Ok(crate::values::explain(&layers, path))
+    // Like `git config --get`: exit 1 when there is no such value, so scripts can tell.
+    Ok(Report {
+        text: crate::values::explain(&layers, path),
+        failed: !crate::values::is_set(&layers, path),
+    })
 }

@@ -8,10 +8,23 @@ use super::{Layer, merge_layers};
 use crate::manifest::secret_digest;
 use crate::yaml::{Node, Value, emit_value_block};
 
+/// The keys and list indexes of a path: `a.b[0].c` → `a`, `b`, `0`, `c`.
+pub fn path_parts(path: &str) -> Vec<&str> {
+    path.split('.')
+        .flat_map(|segment| segment.split(['[', ']']))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Whether the merged value at `path` exists.
+pub fn is_set(layers: &[Arc<Layer>], path: &str) -> bool {
+    merge_layers(layers).lookup(path_parts(path)).is_some()
+}
+
 /// A report like hiera's `lookup --explain`: each layer in precedence order, what it says
-/// at `path` (if anything) and where, then the merged result.
+/// at `path` (`a.b[0].c`; if anything) and where, then the merged result.
 pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
-    let parts: Vec<&str> = path.split('.').filter(|p| !p.is_empty()).collect();
+    let parts = path_parts(path);
     let mut out = String::new();
     let _ = writeln!(out, "{path}");
     let width = layers
@@ -216,6 +229,19 @@ mod tests {
         }
         let text = explain(&layers, "a");
         assert!(text.contains("b: \"(private: sha256:"), "{text}");
+    }
+
+    #[test]
+    fn list_items_are_addressed_by_index() {
+        assert_eq!(path_parts("a.b[0].c"), ["a", "b", "0", "c"]);
+        assert_eq!(path_parts("a[1][2]"), ["a", "1", "2"]);
+        let text = explained(
+            "a: {b: [{c: 1}, {c: 2}]}\n",
+            &["a: {b: [{c: 3}]}\n"],
+            "a.b[0].c",
+        );
+        assert!(text.contains("f1.yaml:1:10  sets\n        3\n"), "{text}");
+        assert!(text.ends_with("  = merged value\n        3\n"), "{text}");
     }
 
     #[test]

@@ -87,9 +87,7 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
                 ),
             )
             .at(Some(origin));
-            let near = used
-                .iter()
-                .find(|u| strsim::damerau_levenshtein(u, toggle) <= 2);
+            let near = crate::suggest::closest(toggle, used.iter().map(|u| u.as_ref()));
             d = match near {
                 Some(near) => d.note(format!("did you mean `{near}`?")),
                 None => d.note(

@@ -81,8 +81,8 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
         let near = present
             .iter()
             .filter_map(|f| f.strip_prefix("values/")?.strip_suffix(".yaml"))
-            .filter(|g| !g.contains('/') && *g != "common")
-            .find(|g| strsim::damerau_levenshtein(g, &cluster.group) <= 2);
+            .filter(|g| !g.contains('/') && *g != "common");
+        let near = crate::suggest::closest(&cluster.group, near);
         if let Some(near) = near {
             explained.insert(format!("values/{near}.yaml"));
             d = d.note(format!("did you mean group `{near}` (values/{near}.yaml)?"));
@@ -116,10 +116,7 @@ pub fn check(project: &Project) -> Vec<Diagnostic> {
             ),
         )
         .at(Some(&origin));
-        match clusters
-            .iter()
-            .find(|c| strsim::damerau_levenshtein(c, dir) <= 2)
-        {
+        match crate::suggest::closest(dir, clusters.iter().copied()) {
             Some(near) => d = d.note(format!("did you mean cluster `{near}` (values/{near}/)?")),
             None => {
                 d = d.note(
