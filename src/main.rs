@@ -109,6 +109,12 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
         format: commands::diff::Format,
+        /// With --format gerrit: a label to vote, e.g. `Verified=-1` (repeatable)
+        #[arg(long = "gerrit-label", value_name = "NAME=VALUE", value_parser = parse_label)]
+        labels: Vec<(String, i32)>,
+        /// Exit 0 when the only differences are fields kcc.yaml's diffIgnore hides
+        #[arg(long)]
+        ignored_changes_pass: bool,
     },
     /// Show the cluster × release matrix: installed or not, and why
     List {
@@ -136,6 +142,20 @@ enum Command {
     },
     /// Print kcc's man page (roff: `kcc man > kcc.1; man ./kcc.1`)
     Man,
+}
+
+/// `Verified=-1` → (`Verified`, -1).
+fn parse_label(text: &str) -> Result<(String, i32), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    let value = value
+        .parse()
+        .map_err(|_| format!("the value of `{text}` is not an integer"))?;
+    if name.is_empty() {
+        return Err(format!("`{text}` has no label name"));
+    }
+    Ok((name.to_string(), value))
 }
 
 /// A supported Kubernetes minor, or a usage error listing them.
@@ -226,8 +246,19 @@ fn run(cli: Cli) -> Result<String, Failure> {
         }
     };
     // `diff` loads the fleet itself (and at --base): exit 1 means "differs" for it.
-    if let Command::Diff { base, format } = &cli.command {
-        return report(commands::diff::run(&root, base.as_deref(), *format)?);
+    if let Command::Diff {
+        base,
+        format,
+        labels,
+        ignored_changes_pass,
+    } = &cli.command
+    {
+        let opts = commands::diff::Options {
+            format: *format,
+            labels: labels.iter().cloned().collect(),
+            ignored_changes_pass: *ignored_changes_pass,
+        };
+        return report(commands::diff::run(&root, base.as_deref(), &opts)?);
     }
     let only: &[String] = match &cli.command {
         // --verify-golden renders every release of the cluster.

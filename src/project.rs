@@ -27,6 +27,31 @@ pub struct Project {
     /// Toggles that tools other than kcc test (releases kcc does not render): allowed on
     /// clusters although nothing in this project tests them.
     pub external_toggles: Vec<String>,
+    /// Fields `kcc diff` does not show (kcc.yaml `diffIgnore`).
+    pub diff_ignore: Vec<DiffIgnore>,
+}
+
+/// A field `kcc diff` leaves out of what it shows: a JSON pointer (the field and all under
+/// it), in objects of one kind (`Kind` or `apiVersion/Kind`) or of any kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffIgnore {
+    pub kind: Option<String>,
+    pub pointer: String,
+}
+
+impl DiffIgnore {
+    /// Whether a change at `pointer` of an object of `api_version`/`kind` is ignored.
+    pub fn matches(&self, api_version: &str, kind: &str, pointer: &str) -> bool {
+        let kind_matches = match &self.kind {
+            None => true,
+            Some(k) => k == kind || *k == format!("{api_version}/{kind}"),
+        };
+        kind_matches
+            && (pointer == self.pointer
+                || pointer
+                    .strip_prefix(self.pointer.as_str())
+                    .is_some_and(|rest| rest.starts_with('/')))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -347,6 +372,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         .into_iter()
         .map(|(s, _)| s)
         .collect();
+    let diff_ignore = parse_diff_ignore(top.opt("diffIgnore"))?;
     let charts_dir = top
         .opt_string("charts")?
         .map(|dir| dir.trim_end_matches('/').to_string())
@@ -453,7 +479,29 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         helm_defaults,
         charts_dir,
         external_toggles,
+        diff_ignore,
     })
+}
+
+/// `diffIgnore: [{path: /metadata/labels/helm.sh~1chart, kind: Deployment}]`.
+fn parse_diff_ignore(node: Option<&Node>) -> Result<Vec<DiffIgnore>, Diagnostic> {
+    let mut out = Vec::new();
+    for item in seq(node, "diffIgnore")? {
+        let mut f = Fields::of(item, "a diffIgnore entry")?;
+        let pointer = f.string("path", item)?;
+        let kind = f.opt_string("kind")?;
+        if !pointer.starts_with('/') {
+            return Err(Diagnostic::error(
+                "project/schema",
+                format!("diffIgnore path `{pointer}` is not a JSON pointer"),
+            )
+            .at(f.map.get("path").and_then(|n| n.origin.as_ref()))
+            .note("a JSON pointer starts with `/`: /metadata/labels/helm.sh~1chart (`~1` is `/`, `~0` is `~`)"));
+        }
+        f.finish()?;
+        out.push(DiffIgnore { kind, pointer });
+    }
+    Ok(out)
 }
 
 fn seq<'a>(node: Option<&'a Node>, key: &str) -> Result<&'a [Node], Diagnostic> {

@@ -287,3 +287,23 @@ fn an_update_killed_at_any_moment_leaves_old_new_or_a_report() {
         assert_exit(&kcc(project.path(), &["check"]), 0);
     }
 }
+
+/// A cluster new to golden/: each file is one line of `kcc check`, not a line per object.
+#[test]
+fn drift_of_a_new_cluster_is_a_line_per_file() {
+    let project = copy_project(&fleet_2023());
+    let p = project.path();
+    std::fs::remove_dir_all(p.join("golden/eqiad")).unwrap();
+    let out = kcc(p, &["check"]);
+    assert_exit(&out, 1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("golden/eqiad/calico.yaml (new: 47 objects)"),
+        "{text}"
+    );
+    assert!(
+        text.lines().count() < 150,
+        "{} lines:\n{text}",
+        text.lines().count()
+    );
+}

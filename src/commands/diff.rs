@@ -2,6 +2,7 @@
 //! between the render of the project at a git revision and the render of the working tree.
 //! Fails (exit 1, like `git diff --exit-code`) when there is a difference.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::commands::check::Report;
@@ -11,9 +12,10 @@ use crate::git;
 use crate::golden::{self, Files};
 use crate::render::{Fleet, Selection};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Human text (coloured on a terminal, unless NO_COLOR is set)
+    /// Human text (coloured as --color says)
+    #[default]
     Text,
     /// One JSON document
     Json,
@@ -23,8 +25,19 @@ pub enum Format {
     Gerrit,
 }
 
-/// The diff in `format`; `failed` when the two sides differ.
-pub fn run(root: &Path, base: Option<&str>, format: Format) -> Result<Report> {
+/// How `kcc diff` shows what it found.
+#[derive(Default)]
+pub struct Options {
+    pub format: Format,
+    /// Gerrit labels to vote with the review (`--gerrit-label Verified=-1`).
+    pub labels: BTreeMap<String, i32>,
+    /// Changes kcc.yaml's `diffIgnore` hides do not fail the diff.
+    pub ignored_changes_pass: bool,
+}
+
+/// The diff in `opts.format`; `failed` when the two sides differ (by what is shown only,
+/// with `ignored_changes_pass`).
+pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
     let fleet = load(root, "the working tree")?;
     let new = render(&fleet, "the working tree")?;
     let d = match base {
@@ -37,20 +50,24 @@ pub fn run(root: &Path, base: Option<&str>, format: Format) -> Result<Report> {
             diff::diff(&old, &new).labeled(rev, "working tree")
         }
     };
-    let text = match format {
+    let differs = !d.is_empty();
+    let d = d.hide_ignored(&fleet.project.diff_ignore);
+    let text = match opts.format {
         Format::Text => diff::render_text(&d, crate::output::color_wanted()),
         Format::Json => diff::render_json(&d),
         Format::Markdown => diff::render_markdown(&d),
         Format::Gerrit => {
             // Gerrit paths are relative to the repository, not to the project.
             let prefix = git::prefix(root).unwrap_or_default();
-            diff::render_gerrit(&d, &prefix)
+            diff::render_gerrit(&d, &prefix, &opts.labels)
         }
     };
-    Ok(Report {
-        text,
-        failed: !d.is_empty(),
-    })
+    let failed = if opts.ignored_changes_pass {
+        !d.is_empty()
+    } else {
+        differs
+    };
+    Ok(Report { text, failed })
 }
 
 /// Configuration errors become fatal here: exit 1 means "differs" for `kcc diff`.

@@ -6,50 +6,111 @@ use super::{FieldChange, Status};
 use crate::yaml::{Node, Value};
 
 /// The fields that differ between two versions of an object: map keys by name, list items
-/// by index; a field whose value changed type or scalar value is `changed`.
+/// by index; a field whose value changed type or scalar value is `changed`. Each carries
+/// its JSON pointer and a short form of its old and new values.
 pub fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
     let mut out = Vec::new();
-    walk(String::new(), old, new, &mut out);
+    walk(&At::default(), old, new, &mut out);
     out
 }
 
-fn walk(path: String, old: &Node, new: &Node, out: &mut Vec<FieldChange>) {
+/// Where a field is: its readable path and its JSON pointer.
+#[derive(Default)]
+struct At {
+    path: String,
+    pointer: String,
+}
+
+impl At {
+    fn key(&self, key: &str) -> At {
+        At {
+            path: field_path(&self.path, key),
+            pointer: format!(
+                "{}/{}",
+                self.pointer,
+                key.replace('~', "~0").replace('/', "~1")
+            ),
+        }
+    }
+
+    fn index(&self, i: usize) -> At {
+        At {
+            path: format!("{}[{i}]", self.path),
+            pointer: format!("{}/{i}", self.pointer),
+        }
+    }
+}
+
+fn walk(at: &At, old: &Node, new: &Node, out: &mut Vec<FieldChange>) {
     if old == new {
         return;
     }
-    let push = |out: &mut Vec<FieldChange>, path: String, status| {
-        let path = if path.is_empty() {
+    let push = |out: &mut Vec<FieldChange>, at: At, old: Option<&Node>, new: Option<&Node>| {
+        let status = match (old, new) {
+            (None, _) => Status::Added,
+            (_, None) => Status::Removed,
+            _ => Status::Changed,
+        };
+        let path = if at.path.is_empty() {
             ".".to_string()
         } else {
-            path
+            at.path
         };
-        out.push(FieldChange { path, status });
+        out.push(FieldChange {
+            path,
+            pointer: at.pointer,
+            status,
+            old: old.map(short_value),
+            new: new.map(short_value),
+        });
     };
     match (&old.value, &new.value) {
         (Value::Map(a), Value::Map(b)) => {
             let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for key in keys {
-                let sub = field_path(&path, key);
+                let sub = at.key(key);
                 match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => walk(sub, x, y, out),
-                    (Some(_), None) => push(out, sub, Status::Removed),
-                    (None, Some(_)) => push(out, sub, Status::Added),
-                    (None, None) => unreachable!("key from one of the maps"),
+                    (Some(x), Some(y)) => walk(&sub, x, y, out),
+                    (x, y) => push(out, sub, x, y),
                 }
             }
         }
         (Value::Seq(a), Value::Seq(b)) => {
             for i in 0..a.len().max(b.len()) {
-                let sub = format!("{path}[{i}]");
+                let sub = at.index(i);
                 match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => walk(sub, x, y, out),
-                    (Some(_), None) => push(out, sub, Status::Removed),
-                    (None, Some(_)) => push(out, sub, Status::Added),
-                    (None, None) => unreachable!("index below the longer length"),
+                    (Some(x), Some(y)) => walk(&sub, x, y, out),
+                    (x, y) => push(out, sub, x, y),
                 }
             }
         }
-        _ => push(out, path, Status::Changed),
+        _ => push(
+            out,
+            At {
+                path: at.path.clone(),
+                pointer: at.pointer.clone(),
+            },
+            Some(old),
+            Some(new),
+        ),
+    }
+}
+
+/// Longest value shown whole; longer ones are cut with `…`.
+const SHORT_VALUE_CHARS: usize = 60;
+
+/// A value on one line: scalars as they read in YAML, maps and lists as compact JSON.
+fn short_value(node: &Node) -> String {
+    let text = match &node.value {
+        Value::Map(_) | Value::Seq(_) => node.to_json().to_string(),
+        _ => crate::yaml::emit_value_block(node),
+    };
+    let text = text.replace('\n', "⏎");
+    if text.chars().count() <= SHORT_VALUE_CHARS {
+        text
+    } else {
+        let cut: String = text.chars().take(SHORT_VALUE_CHARS - 1).collect();
+        format!("{cut}…")
     }
 }
 
@@ -123,6 +184,31 @@ mod tests {
                 r#"metadata.labels["app.kubernetes.io/name"]"#.to_string(),
                 Status::Changed
             )]
+        );
+    }
+
+    #[test]
+    fn changes_carry_pointers_and_short_values() {
+        let old = "metadata:\n  labels:\n    a/b: x\nspec: {limits: [{max: {memory: 8Gi}}]}\n";
+        let new = "metadata:\n  labels:\n    a/b: z\nspec: {limits: [{max: {memory: 16Gi}}], extra: {k: [1, 2]}}\n";
+        let changes = field_changes(&node(old), &node(new));
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = changes
+            .iter()
+            .map(|f| (f.pointer.as_str(), f.old.as_deref(), f.new.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/metadata/labels/a~1b", Some("x"), Some("z")),
+                ("/spec/extra", None, Some(r#"{"k":[1,2]}"#)),
+                ("/spec/limits/0/max/memory", Some("8Gi"), Some("16Gi")),
+            ]
+        );
+        let long = format!("a: {}\n", "x".repeat(100));
+        let cut = field_changes(&node("a: 1\n"), &node(&long));
+        assert_eq!(
+            cut[0].new.as_ref().unwrap().chars().count(),
+            SHORT_VALUE_CHARS
         );
     }
 

@@ -1,11 +1,12 @@
-//! A fleet diff as text (optionally coloured), JSON, markdown or a Gerrit ReviewInput.
+//! A fleet diff as text (optionally coloured) or JSON, and the helpers the review formats
+//! share.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::{Counts, FieldChange, FileDiff, FleetDiff, Status, diff_file};
+use super::{Counts, FileDiff, FleetDiff, Outline, Status, WholeDir, WholeFile, diff_file};
 
 /// ANSI colours, or none.
 struct Paint {
@@ -48,12 +49,49 @@ impl Paint {
 /// Human text; `color` adds ANSI colours (the caller decides: a terminal, no NO_COLOR).
 pub fn render_text(d: &FleetDiff, color: bool) -> String {
     let paint = Paint { on: color };
+    let outline = d.outline();
     let mut out = String::new();
-    for file in &d.files {
+    for dir in &outline.dirs {
+        let line = format!("{} {}", dir.status.sign(), whole_dir(dir));
+        let _ = writeln!(out, "{}", paint.paint("1", &line));
+    }
+    for file in &outline.files {
+        let line = format!("{} {}", file.status.sign(), whole_file(file));
+        let _ = writeln!(out, "{}", paint.paint("1", &line));
+    }
+    for file in d.files.iter().filter(|f| f.status == Status::Changed) {
         write_file_text(&mut out, file, &paint, true);
     }
     let _ = writeln!(out, "{}", d.headline());
     out
+}
+
+/// `golden/test-k8s-codfw/ (new: 9 files, 407 objects)`.
+pub(super) fn whole_dir(dir: &WholeDir) -> String {
+    format!(
+        "{} ({}: {} files, {} objects)",
+        dir.path,
+        whole_word(dir.status),
+        dir.files,
+        dir.objects
+    )
+}
+
+/// `golden/eqiad/istio.yaml (new: 47 objects)`.
+pub(super) fn whole_file(file: &WholeFile) -> String {
+    format!(
+        "{} ({}: {} objects)",
+        file.path,
+        whole_word(file.status),
+        file.objects
+    )
+}
+
+fn whole_word(status: Status) -> &'static str {
+    match status {
+        Status::Added => "new",
+        _ => "removed",
+    }
 }
 
 /// A file's objects, fields and diffs; `header`: first a line with its path and status.
@@ -99,6 +137,8 @@ pub fn render_json(d: &FleetDiff) -> String {
         new: &'a str,
         differs: bool,
         counts: Counts,
+        clusters: BTreeMap<String, Counts>,
+        outline: Outline<'a>,
         files: &'a [FileDiff],
     }
     let report = Report {
@@ -106,6 +146,8 @@ pub fn render_json(d: &FleetDiff) -> String {
         new: &d.new,
         differs: !d.is_empty(),
         counts: d.counts(),
+        clusters: d.by_cluster(),
+        outline: d.outline(),
         files: &d.files,
     };
     let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
@@ -114,7 +156,7 @@ pub fn render_json(d: &FleetDiff) -> String {
 }
 
 /// A code fence longer than any run of backticks in `text`.
-fn fence(text: &str) -> String {
+pub(super) fn fence(text: &str) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in text.chars() {
@@ -124,7 +166,7 @@ fn fence(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-fn code_block(out: &mut String, lang: &str, text: &str) {
+pub(super) fn code_block(out: &mut String, lang: &str, text: &str) {
     let f = fence(text);
     let _ = write!(out, "{f}{lang}\n{text}");
     if !text.ends_with('\n') {
@@ -133,138 +175,24 @@ fn code_block(out: &mut String, lang: &str, text: &str) {
     let _ = writeln!(out, "{f}");
 }
 
-/// `fields` as inline code, comma-separated.
-fn field_list(fields: &[FieldChange]) -> String {
-    fields
-        .iter()
-        .map(|f| match f.status {
-            Status::Changed => format!("`{}`", f.path),
-            s => format!("`{}` ({})", f.path, s.word()),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Markdown for a review: a heading, a table of changed objects per file, diffs in blocks.
-pub fn render_markdown(d: &FleetDiff) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "## {}\n", d.headline());
-    for file in &d.files {
-        let _ = writeln!(out, "### `{}` ({})\n", file.path, file.status.word());
-        if !file.objects.is_empty() {
-            out.push_str("| | object | fields |\n|---|---|---|\n");
-            for o in &file.objects {
-                let _ = writeln!(
-                    out,
-                    "| {} | `{}` | {} |",
-                    o.status.word(),
-                    o.object,
-                    field_list(&o.fields)
-                );
-            }
-            out.push('\n');
-            for o in file.objects.iter().filter(|o| o.diff.is_some()) {
-                let _ = writeln!(out, "`{}`:\n", o.object);
-                code_block(&mut out, "diff", o.diff.as_deref().unwrap_or(""));
-                out.push('\n');
-            }
-        }
-        if let Some(diff) = &file.diff {
-            code_block(&mut out, "diff", diff);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// A Gerrit ReviewInput (`{"message", "comments"}`), posted as is by CI. Comments are on
-/// `prefix` + the golden path (`prefix`: the project directory within the repository, e.g.
-/// `"admin_ng/"`). A changed or added object gets a comment on the line where its document
-/// starts in the new file; an added file gets one comment on line 1; removed objects and
-/// removed files get file-level comments (no line).
-pub fn render_gerrit(d: &FleetDiff, prefix: &str) -> String {
-    #[derive(Serialize, PartialEq, Eq, PartialOrd, Ord)]
-    struct Comment {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        line: Option<usize>,
-        message: String,
-    }
-    #[derive(Serialize)]
-    struct ReviewInput {
-        message: String,
-        comments: BTreeMap<String, Vec<Comment>>,
-    }
-    let mut message = d.headline();
-    let mut comments: BTreeMap<String, Vec<Comment>> = BTreeMap::new();
-    for file in &d.files {
-        let _ = write!(message, "\n\n{} ({})", file.path, file.status.word());
-        for o in &file.objects {
-            let _ = write!(message, "\n{} {}", o.status.sign(), o.object);
-            if !o.fields.is_empty() {
-                let paths: Vec<&str> = o.fields.iter().map(|f| f.path.as_str()).collect();
-                let _ = write!(message, ": {}", paths.join(", "));
-            }
-        }
-        let mut list = Vec::new();
-        match file.status {
-            Status::Added if !file.objects.is_empty() => {
-                let mut m = String::from("New file; objects:\n");
-                for o in &file.objects {
-                    let _ = write!(m, "\n* {}", o.object);
-                }
-                list.push(Comment {
-                    line: Some(1),
-                    message: m,
-                });
-            }
-            Status::Removed if !file.objects.is_empty() => {
-                let mut m = String::from("No longer rendered; removed objects:\n");
-                for o in &file.objects {
-                    let _ = write!(m, "\n* {}", o.object);
-                }
-                list.push(Comment {
-                    line: None,
-                    message: m,
-                });
-            }
-            _ => {
-                for o in &file.objects {
-                    let mut m = format!("{} {}", o.object, o.status.word());
-                    if !o.fields.is_empty() {
-                        m.push_str(": ");
-                        m.push_str(&field_list(&o.fields));
-                    }
-                    if let Some(diff) = &o.diff {
-                        m.push_str("\n\n");
-                        code_block(&mut m, "diff", diff);
-                    }
-                    list.push(Comment {
-                        line: o.line,
-                        message: m.trim_end().to_string(),
-                    });
-                }
-            }
-        }
-        if let Some(diff) = &file.diff {
-            let mut m = format!("{} {}\n\n", file.path, file.status.word());
-            code_block(&mut m, "diff", diff);
-            list.push(Comment {
-                line: file.line,
-                message: m.trim_end().to_string(),
-            });
-        }
-        list.sort();
-        comments.insert(format!("{prefix}{}", file.path), list);
-    }
-    let review = ReviewInput { message, comments };
-    let mut text = serde_json::to_string_pretty(&review).expect("plain data serializes");
-    text.push('\n');
-    text
-}
-
 /// A short description of how two versions of a golden file differ: its changed objects
 /// and fields, with unified diffs (plain text; secret values only as digests).
 pub fn summary(path: &str, old: &str, new: &str) -> String {
+    // A file new or gone as a whole: one line, not a line per object.
+    if old.is_empty() || new.is_empty() {
+        let (status, text) = if old.is_empty() {
+            (Status::Added, new)
+        } else {
+            (Status::Removed, old)
+        };
+        let objects = diff_file(path, None, Some(text)).map_or(0, |f| f.objects.len());
+        let file = WholeFile {
+            path: path.to_string(),
+            status,
+            objects,
+        };
+        return format!("{}\n", whole_file(&file));
+    }
     match diff_file(path, Some(old), Some(new)) {
         Some(file) => {
             let mut out = String::new();

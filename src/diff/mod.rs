@@ -10,13 +10,21 @@
 
 mod fields;
 mod format;
+mod gerrit;
+mod groups;
+mod ignore;
+mod markdown;
+mod unified;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 pub use fields::field_changes;
-pub use format::{render_gerrit, render_json, render_markdown, render_text, summary};
+pub use format::{render_json, render_text, summary};
+pub use gerrit::{MAX_COMMENTS, MAX_MESSAGE_BYTES, render_gerrit};
+pub use groups::{ChangeGroup, Member, Outline, WholeDir, WholeFile, describe_field};
+pub use markdown::render_markdown;
 
 use crate::golden::Files;
 use crate::manifest::{Identity, redact_secret_values};
@@ -26,7 +34,7 @@ use crate::yaml::{Node, Value, emit_document, load_documents};
 /// Lines of context around each change in unified diffs.
 const CONTEXT: usize = 3;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Added,
@@ -61,6 +69,11 @@ pub struct FleetDiff {
     pub new: String,
     /// Only files that differ, sorted by path.
     pub files: Vec<FileDiff>,
+    /// Clusters whose golden/ directory only the new side has, or only the old side.
+    pub new_dirs: BTreeSet<String>,
+    pub removed_dirs: BTreeSet<String>,
+    /// Field changes left out because kcc.yaml's `diffIgnore` names them.
+    pub ignored: usize,
 }
 
 /// One golden file that differs.
@@ -93,6 +106,9 @@ pub struct ObjectDiff {
     /// The line where the object's document starts in the new file (None when removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// The first line the change touches in the new file: where a review comment goes.
+    #[serde(rename = "changedLine", skip_serializing_if = "Option::is_none")]
+    pub changed_line: Option<usize>,
     /// The changed fields of a changed object.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
@@ -103,13 +119,24 @@ pub struct ObjectDiff {
 
 /// A field of an object that was added, removed or changed, e.g.
 /// `spec.template.spec.containers[0].image` or `metadata.labels["app.kubernetes.io/name"]`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct FieldChange {
     pub path: String,
+    /// The same field as a JSON pointer (`/metadata/labels/app.kubernetes.io~1name`).
+    pub pointer: String,
     pub status: Status,
+    /// The old value on one line (cut past 60 characters); None when added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<String>,
+    /// The new value, likewise; None when removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<String>,
 }
 
-fn serialize_identity<S: serde::Serializer>(id: &Identity, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn serialize_identity<S: serde::Serializer>(
+    id: &Identity,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Id<'a> {
@@ -173,11 +200,15 @@ impl FleetDiff {
         } else {
             format!(" ({} → {})", self.old, self.new)
         };
+        let ignored = match self.ignored {
+            0 => String::new(),
+            n => format!(" ({n} ignored field changes not shown: diffIgnore in kcc.yaml)"),
+        };
         if self.is_empty() {
-            return format!("kcc diff{sides}: no differences");
+            return format!("kcc diff{sides}: no differences{ignored}");
         }
         format!(
-            "kcc diff{sides}: {} file{} differ{}; objects: {} changed, {} added, {} removed",
+            "kcc diff{sides}: {} file{} differ{}; objects: {} changed, {} added, {} removed{ignored}",
             c.files,
             if c.files == 1 { "" } else { "s" },
             if c.files == 1 { "s" } else { "" },
@@ -201,8 +232,19 @@ pub fn diff(old: &Files, new: &Files) -> FleetDiff {
             )
         })
         .collect();
+    let dirs = |files: &Files| -> BTreeSet<String> {
+        files
+            .keys()
+            .filter_map(|p| {
+                Some(p.split('/').nth(1)?.to_string()).filter(|_| p.matches('/').count() == 2)
+            })
+            .collect()
+    };
+    let (old_dirs, new_dirs) = (dirs(old), dirs(new));
     FleetDiff {
         files,
+        new_dirs: new_dirs.difference(&old_dirs).cloned().collect(),
+        removed_dirs: old_dirs.difference(&new_dirs).cloned().collect(),
         ..FleetDiff::default()
     }
 }
@@ -302,6 +344,8 @@ struct Doc {
     body: Node,
     /// The line of the document's `---` (or its first line).
     line: usize,
+    /// The line its first key is on: where its canonical YAML starts in the file.
+    body_line: usize,
 }
 
 /// The objects of a file, or None when some document is not a Kubernetes object (or the
@@ -328,14 +372,17 @@ fn parse(path: &str, text: &str) -> Option<Parsed> {
             namespace: text_at(&["metadata", "namespace"]).unwrap_or_default(),
             name: text_at(&["metadata", "name"])?,
         };
-        let line = body
-            .origin
-            .as_ref()
-            .map_or(1, |o| document_start(&lines, o.line));
+        let body_line = body.origin.as_ref().map_or(1, |o| o.line);
+        let line = document_start(&lines, body_line);
         if id.kind == "Secret" {
             parsed.unredacted |= redact_secret_values(&mut body);
         }
-        parsed.objects.push(Doc { id, body, line });
+        parsed.objects.push(Doc {
+            id,
+            body,
+            line,
+            body_line,
+        });
     }
     Some(parsed)
 }
@@ -370,22 +417,21 @@ fn diff_objects(old: Vec<Doc>, new: Vec<Doc>) -> Vec<ObjectDiff> {
                     }
                     let old_yaml = emit_document(&o.body);
                     let new_yaml = emit_document(&n.body);
-                    let hunks = similar::TextDiff::from_lines(&old_yaml, &new_yaml)
-                        .unified_diff()
-                        .context_radius(CONTEXT)
-                        .to_string();
+                    let hunks = unified::hunks(&old_yaml, &new_yaml, o.body_line, n.body_line);
                     ObjectDiff {
                         status: Status::Changed,
                         object: id.clone(),
                         line: Some(n.line),
+                        changed_line: hunks.first_change,
                         fields: field_changes(&o.body, &n.body),
-                        diff: Some(hunks),
+                        diff: Some(hunks.text),
                     }
                 }
                 (Some(_), None) => ObjectDiff {
                     status: Status::Removed,
                     object: id.clone(),
                     line: None,
+                    changed_line: None,
                     fields: Vec::new(),
                     diff: None,
                 },
@@ -393,6 +439,7 @@ fn diff_objects(old: Vec<Doc>, new: Vec<Doc>) -> Vec<ObjectDiff> {
                     status: Status::Added,
                     object: id.clone(),
                     line: Some(n.line),
+                    changed_line: Some(n.line),
                     fields: Vec::new(),
                     diff: None,
                 },
