@@ -5,7 +5,7 @@ mod dedup;
 pub use dedup::{Seen, dedup};
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label, Severity as ReportSeverity};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{Error as FilesError, Files, SimpleFile};
 use codespan_reporting::term;
 use serde::Serialize;
 
@@ -111,25 +111,28 @@ impl Diagnostic {
         };
         let mut notes = self.all_notes();
         let mut labels = Vec::new();
-        let (path, text) = match &self.origin {
+        let (path, text, cut) = match &self.origin {
             // A secret's file is named, never quoted.
             Some(origin) if origin.file.private => {
                 notes.insert(0, format!("at {origin} (private: not shown)"));
-                ("", String::new())
+                ("", String::new(), 0)
             }
             Some(origin) => {
-                let (text, caret) = excerpt(&origin.file, origin.line, origin.col);
+                let (text, caret, cut) = excerpt(&origin.file, origin.line, origin.col);
                 labels.push(Label::primary((), caret));
-                (origin.file.path.as_str(), text)
+                (origin.file.path.as_str(), text, cut)
             }
-            None => ("", String::new()),
+            None => ("", String::new(), 0),
         };
         let report = Report::new(severity)
             .with_code(self.rule)
             .with_message(&self.message)
             .with_labels(labels)
             .with_notes(notes);
-        let file = SimpleFile::new(path, text);
+        let file = Excerpt {
+            file: SimpleFile::new(path, text),
+            cut,
+        };
         let config = term::Config::default();
         if color {
             let mut out = term::termcolor::Ansi::new(Vec::new());
@@ -161,14 +164,58 @@ impl Diagnostic {
     }
 }
 
-/// The caret covers the token at `start`: up to the next space or line end.
 /// Longest source line quoted whole; a longer one is cut to a window around the caret.
 const MAX_QUOTED_LINE: usize = 160;
 
+/// The quoted line of a diagnostic, as codespan reads it: when the line was cut to a
+/// window, columns in it are `cut` characters left of the file's, which the
+/// `file:line:col` header must show.
+struct Excerpt<'a> {
+    file: SimpleFile<&'a str, String>,
+    /// The file's column of the window's first character, minus one.
+    cut: usize,
+}
+
+impl<'a> Files<'a> for Excerpt<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, id: ()) -> Result<&'a str, FilesError> {
+        Files::name(&self.file, id)
+    }
+
+    fn source(&'a self, id: ()) -> Result<&'a str, FilesError> {
+        Files::source(&self.file, id)
+    }
+
+    fn line_index(&'a self, id: (), byte_index: usize) -> Result<usize, FilesError> {
+        self.file.line_index(id, byte_index)
+    }
+
+    fn line_range(
+        &'a self,
+        id: (),
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, FilesError> {
+        self.file.line_range(id, line_index)
+    }
+
+    fn column_number(
+        &'a self,
+        id: (),
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, FilesError> {
+        Ok(self.file.column_number(id, line_index, byte_index)? + self.cut)
+    }
+}
+
 /// The text to quote for a diagnostic at `line:col` of `file` (only that line, preceded by
-/// empty lines so that its number is kept) and the caret's byte range in it. A very long
-/// line (minified JSON, a hostile file) is cut to a window around the caret, marked `…`.
-fn excerpt(file: &SourceFile, line: usize, col: usize) -> (String, std::ops::Range<usize>) {
+/// empty lines so that its number is kept), the caret's byte range in it, and how many
+/// columns were cut from the line's start. A very long line (minified JSON, a hostile
+/// file) is cut to a window around the caret, marked `…`.
+fn excerpt(file: &SourceFile, line: usize, col: usize) -> (String, std::ops::Range<usize>, usize) {
     let full = file.line_text(line).unwrap_or_default();
     let padding = "\n".repeat(line.saturating_sub(1));
     let chars: Vec<char> = full.chars().collect();
@@ -199,9 +246,10 @@ fn excerpt(file: &SourceFile, line: usize, col: usize) -> (String, std::ops::Ran
     let end = caret_end(&text, start)
         .min(padding.len() + shown.len())
         .max(start);
-    (text, start..end)
+    (text, start..end, col.saturating_sub(caret_col))
 }
 
+/// The caret covers the token at `start`: up to the next space or line end.
 fn caret_end(text: &str, start: usize) -> usize {
     let rest = &text[start.min(text.len())..];
     let len = rest.find(['\n', ' ', ',', ']', '}']).unwrap_or(rest.len());
@@ -250,12 +298,13 @@ impl From<Vec<Diagnostic>> for Failure {
 
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
-/// Reads a file, or fails with exit 2 naming it.
 /// The largest file kcc reads (values, charts, kcc.yaml, manifests): ten times the largest
 /// in a real fleet (calico's CRDs, ~1 MiB rendered), so that a hostile or mistaken file is
 /// refused at once instead of taking seconds and gigabytes.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Reads a text file, or fails naming it: exit 2 if it cannot be read, exit 1
+/// (`input/too-large`, `input/encoding`) if it is too large or not UTF-8.
 pub fn read_file(path: &std::path::Path) -> Result<String> {
     let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot read {}: {e}", path.display()));
     let size = std::fs::metadata(path).map_err(cannot)?.len();
@@ -268,5 +317,28 @@ pub fn read_file(path: &std::path::Path) -> Result<String> {
             ),
         )]));
     }
-    std::fs::read_to_string(path).map_err(cannot)
+    let bytes = std::fs::read(path).map_err(cannot)?;
+    text_of(&path.display().to_string(), bytes)
+}
+
+/// The bytes read from `name` as text; not UTF-8 is an `input/encoding` error naming the
+/// line and column of the first bad byte, not quoting it: the file may be a secret (the
+/// private overlay), and is not text anyway.
+pub fn text_of(name: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let col = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count()
+            + 1;
+        Failure::Config(vec![Diagnostic::error(
+            "input/encoding",
+            format!(
+                "{name}:{line}:{col}: not UTF-8 text (byte 0x{:02X}); kcc reads UTF-8 files only",
+                e.as_bytes()[valid.len()]
+            ),
+        )])
+    })
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::source::{Origin, SourceFile};
 use crate::suggest;
 use crate::yaml::{Node, Value, load_one};
@@ -74,6 +74,8 @@ pub struct Release {
     pub name: String,
     pub namespace: String,
     pub chart: String,
+    /// Where `chart` is written (the release's entry when it defaults to the name).
+    pub chart_origin: Origin,
     pub needs: Vec<Need>,
     /// Extra value layers (paths relative to the project root), after common.yaml.
     pub values: Vec<String>,
@@ -122,7 +124,8 @@ pub fn find_root(start: &Path) -> Result<PathBuf> {
 
 impl Project {
     pub fn load(root: &Path) -> Result<Project> {
-        let text = read_file(&root.join(PROJECT_FILE))?;
+        // Like every file of the project: a link out of it is refused, not quoted.
+        let text = crate::confine::read_inside(&root.join(PROJECT_FILE), root)?;
         let file = SourceFile::new(PROJECT_FILE, text);
         let node = load_one(&file)?;
         let project = parse(root, &file, &node)?;
@@ -366,6 +369,22 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         .at(top.map.get("privateFixture").and_then(|n| n.origin.as_ref()))
         .note("the fixture private overlay: <dir>/<release>-values.yaml and <dir>/<cluster>/<release>-values.yaml"));
     }
+    if let Some(dir) = &private_fixture {
+        // Fixture secrets belong to the project: kcc.yaml must not make kcc read (and
+        // render into manifests and diffs) values from anywhere else on the machine.
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if !real(&root.join(dir)).starts_with(real(root)) {
+            return Err(Diagnostic::error(
+                "input/path",
+                format!(
+                    "privateFixture `{dir}` resolves to {}, outside the project: kcc reads nothing outside the project",
+                    real(&root.join(dir)).display()
+                ),
+            )
+            .at(top.map.get("privateFixture").and_then(|n| n.origin.as_ref()))
+            .note("real secrets are given with --private DIR, never named in kcc.yaml"));
+        }
+    }
     let helm_defaults = top.opt("helmDefaults").cloned();
     let external_toggles = top
         .strings("externalToggles")?
@@ -431,6 +450,13 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         let name = f.string("name", item)?;
         let namespace = f.string("namespace", item)?;
         let chart = f.opt_string("chart")?.unwrap_or_else(|| name.clone());
+        let chart_origin = f
+            .map
+            .get("chart")
+            .unwrap_or(item)
+            .origin
+            .clone()
+            .expect("loaded nodes have origins");
         let needs = f
             .strings("needs")?
             .into_iter()
@@ -455,6 +481,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
             name,
             namespace,
             chart,
+            chart_origin,
             needs,
             values,
             installed,

@@ -64,11 +64,30 @@ impl Fleet {
         let charts_path = project.charts_path();
         let mut charts = BTreeMap::new();
         let mut errors = Vec::new();
+        // Each chart is loaded (and its errors reported) once, however many releases use it.
+        let mut tried = std::collections::BTreeSet::new();
         for release in &project.releases {
             if !releases.is_empty() && !releases.contains(&release.name) {
                 continue;
             }
-            if charts.contains_key(&release.chart) {
+            if !tried.insert(release.chart.clone()) {
+                continue;
+            }
+            if !charts_path.join(&release.chart).is_dir() {
+                errors.push(
+                    Diagnostic::error(
+                        "project/chart",
+                        format!(
+                            "release `{}` uses chart `{}`, but {}/{} is not a directory",
+                            release.name, release.chart, project.charts_dir, release.chart
+                        ),
+                    )
+                    .at(Some(&release.chart_origin))
+                    .note(format!(
+                        "a chart is a directory under {}/ (kcc.yaml `charts`)",
+                        project.charts_dir
+                    )),
+                );
                 continue;
             }
             match Chart::load(&charts_path, &project.charts_dir, &release.chart) {

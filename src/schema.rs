@@ -319,7 +319,7 @@ fn closure_of(
 
 /// CRD versions: `group/version/Kind` → the version's openAPIV3Schema, from a
 /// CustomResourceDefinition object.
-pub fn crd_schemas(crd: &Node) -> Vec<(String, Json)> {
+pub fn crd_schemas(crd: &Node) -> Vec<(String, Json, Option<crate::source::Origin>)> {
     let text = |path: &[&str]| {
         crd.lookup(path.iter().copied())
             .and_then(Node::as_str)
@@ -344,6 +344,7 @@ pub fn crd_schemas(crd: &Node) -> Vec<(String, Json)> {
         out.push((
             format!("{group}/{name}/{kind}"),
             strict_openapi(schema.to_json()),
+            schema.origin.clone(),
         ));
     }
     out

@@ -94,27 +94,47 @@ impl Chart {
             }
         }
 
-        let chart_yaml = SourceFile::new(
-            rel("Chart.yaml"),
-            read_inside(&dir.join("Chart.yaml"), &dir)?,
-        );
+        let Some(chart_text) = read_optional_inside(&dir.join("Chart.yaml"), &dir)? else {
+            return Err(Diagnostic::error(
+                "chart/metadata",
+                format!(
+                    "{} does not exist: a chart needs one, with its `name` and `version`",
+                    rel("Chart.yaml")
+                ),
+            )
+            .into());
+        };
+        let chart_yaml = SourceFile::new(rel("Chart.yaml"), chart_text);
         let meta = load_one(&chart_yaml)?;
-        let field = |key: &str| -> Result<String> {
-            match meta.get(key).map(|n| &n.value) {
-                Some(crate::yaml::Value::Str(s)) => Ok(s.clone()),
-                Some(crate::yaml::Value::Int(i)) => Ok(i.to_string()),
-                Some(crate::yaml::Value::Float(f)) => Ok(f.to_string()),
-                _ => Err(Diagnostic::error(
+        // None when absent; a value of another type is an error at that value.
+        let field = |key: &str| -> Result<Option<String>> {
+            let node = meta.get(key);
+            match node.map(|n| &n.value) {
+                None => Ok(None),
+                Some(crate::yaml::Value::Str(s)) => Ok(Some(s.clone())),
+                Some(crate::yaml::Value::Int(i)) => Ok(Some(i.to_string())),
+                Some(crate::yaml::Value::Float(f)) => Ok(Some(f.to_string())),
+                Some(_) => Err(Diagnostic::error(
+                    "chart/metadata",
+                    format!("Chart.yaml needs a string `{key}`"),
+                )
+                .at(node.and_then(|n| n.origin.as_ref()))
+                .into()),
+            }
+        };
+        let required = |key: &str| -> Result<String> {
+            field(key)?.ok_or_else(|| {
+                Diagnostic::error(
                     "chart/metadata",
                     format!("Chart.yaml needs a string `{key}`"),
                 )
                 .at(meta.origin.as_ref())
-                .into()),
-            }
+                .into()
+            })
         };
-        let chart_name = field("name")?;
-        let version = field("version")?;
-        let app_version = field("appVersion").unwrap_or_default();
+        let chart_name = required("name")?;
+        let version = required("version")?;
+        let app_version = field("appVersion")?.unwrap_or_default();
 
         let values_text = read_optional_inside(&dir.join("values.yaml"), &dir)?.unwrap_or_default();
         let defaults = Arc::new(parse_layer(
@@ -315,6 +335,27 @@ fn template_error(
         && let Some(name) = err.name()
     {
         d = d.note(format!("in template {name}"));
+    }
+    // An error inside an include or macro call is wrapped ("could not render include"):
+    // the innermost one says what went wrong.
+    let mut innermost = None;
+    let mut cause = std::error::Error::source(err);
+    while let Some(e) = cause {
+        if let Some(inner) = e.downcast_ref::<minijinja::Error>() {
+            innermost = Some(inner);
+        }
+        cause = e.source();
+    }
+    if let Some(inner) = innermost {
+        let what = match inner.detail() {
+            Some(detail) => format!("{}: {detail}", inner.kind()),
+            None => inner.kind().to_string(),
+        };
+        let at = match (inner.name().and_then(|n| files.get(n)), inner.line()) {
+            (Some(file), Some(line)) => format!(" (at {}:{line})", file.path),
+            _ => String::new(),
+        };
+        d = d.note(format!("caused by: {what}{at}"));
     }
     d
 }

@@ -137,7 +137,7 @@ pub fn check(
 ) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
     let views = ClusterView::group(fleet, renders, failed);
-    let extra_crds = objects::Crds::load_dir(&fleet.root().join("schemas/crds"))?;
+    let extra_crds = objects::Crds::load_dir(fleet.root(), "schemas/crds")?;
     let shared = objects::Shared::default();
     let per_cluster: Vec<Vec<Diagnostic>> = views
         .par_iter()

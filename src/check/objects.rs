@@ -13,7 +13,7 @@ use super::{ClusterView, trace_key, trace_value};
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
 use crate::manifest::Object;
 use crate::schema::{self, crd_schemas, node_at};
-use crate::source::SourceFile;
+use crate::source::{Origin, SourceFile};
 use crate::yaml::{Node, load_documents};
 
 /// CRD schemas by `group/version/Kind`.
@@ -23,13 +23,16 @@ pub struct Crds(pub BTreeMap<String, Arc<CrdSchema>>);
 /// A CRD version's schema and, once needed, its compiled validator.
 pub struct CrdSchema {
     json: Json,
+    /// Where the CRD writes it (its `openAPIV3Schema`): an invalid schema is reported there.
+    origin: Option<Origin>,
     validator: OnceLock<Result<Arc<jsonschema::Validator>, String>>,
 }
 
 impl CrdSchema {
-    fn new(json: Json) -> Arc<CrdSchema> {
+    fn new(json: Json, origin: Option<Origin>) -> Arc<CrdSchema> {
         Arc::new(CrdSchema {
             json,
+            origin,
             validator: OnceLock::new(),
         })
     }
@@ -43,31 +46,42 @@ impl CrdSchema {
 
 impl Crds {
     pub fn add_crd(&mut self, crd: &Node) {
-        for (key, schema) in crd_schemas(crd) {
-            self.0.insert(key, CrdSchema::new(schema));
+        for (key, schema, origin) in crd_schemas(crd) {
+            self.0.insert(key, CrdSchema::new(schema, origin));
         }
     }
 
-    /// Every CRD in the YAML files of `dir` (schemas/crds/ of a project), if it exists.
-    pub fn load_dir(dir: &Path) -> Result<Crds> {
+    /// Every CRD in the YAML files of the directory `dir` of the project at `root`
+    /// (schemas/crds/), if it exists. Its files are read like any project file: a link out
+    /// of the project is refused, not read.
+    pub fn load_dir(root: &Path, dir: &str) -> Result<Crds> {
         let mut crds = Crds::default();
-        if !dir.is_dir() {
+        let path = root.join(dir);
+        if !path.is_dir() {
             return Ok(crds);
         }
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        let mut names: Vec<_> = std::fs::read_dir(&path)
+            .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", path.display())))?
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
             .collect();
-        paths.sort();
-        for path in paths {
-            crds.add_file(&path)?;
+        names.sort();
+        for name in names {
+            let text = crate::confine::read_inside(&path.join(&name), root)?;
+            crds.add_text(SourceFile::new(format!("{dir}/{name}"), text))?;
         }
         Ok(crds)
     }
 
+    /// Every CRD in the file at `path` (`kcc validate --crds FILE`).
     pub fn add_file(&mut self, path: &Path) -> Result<()> {
-        let file = SourceFile::new(path.display().to_string(), read_file(path)?);
+        self.add_text(SourceFile::new(
+            path.display().to_string(),
+            read_file(path)?,
+        ))
+    }
+
+    fn add_text(&mut self, file: Arc<SourceFile>) -> Result<()> {
         for doc in load_documents(&file)? {
             if doc.get("kind").and_then(Node::as_str) == Some("CustomResourceDefinition") {
                 self.add_crd(&doc);
@@ -185,7 +199,7 @@ impl Shared {
         }
         let schemas: Vec<_> = crd_schemas(&crd.body)
             .into_iter()
-            .map(|(k, s)| (k, CrdSchema::new(s)))
+            .map(|(k, s, origin)| (k, CrdSchema::new(s, origin)))
             .collect();
         self.schemas
             .lock()
@@ -292,7 +306,10 @@ pub fn validate(
             (Ok(v), "schema/kubernetes")
         }
         None => match crds.0.get(&format!("{}/{}", id.api_version, id.kind)) {
-            Some(s) => (s.validator(), "schema/crd"),
+            Some(s) => (
+                s.validator().map_err(|e| (e, s.origin.clone())),
+                "schema/crd",
+            ),
             None => {
                 if let Some(d) = unavailable(object, version) {
                     return vec![d];
@@ -311,13 +328,17 @@ pub fn validate(
     };
     let validator = match validator {
         Ok(v) => v,
-        Err(e) => {
+        // One diagnostic per CRD, at its schema, whichever objects use it.
+        Err((e, at)) => {
             return vec![
                 Diagnostic::error(
                     "schema/crd",
-                    format!("the CRD schema for {id} is invalid: {e}"),
+                    format!(
+                        "the CRD schema of {} {} is invalid: {e}",
+                        id.api_version, id.kind
+                    ),
                 )
-                .at(object.origin.as_ref()),
+                .at(at.as_ref().or(object.origin.as_ref())),
             ];
         }
     };

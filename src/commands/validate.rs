@@ -34,17 +34,18 @@ pub fn validate_manifests(
     for input in inputs {
         if input.as_os_str() == "-" {
             // No more than a file may hold: a pipe that never ends must not fill memory.
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             std::io::stdin()
                 .take(crate::diagnostic::MAX_FILE_BYTES + 1)
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|e| Failure::Fatal(format!("cannot read stdin: {e}")))?;
-            if text.len() as u64 > crate::diagnostic::MAX_FILE_BYTES {
+            if bytes.len() as u64 > crate::diagnostic::MAX_FILE_BYTES {
                 return Err(Failure::Config(vec![crate::Diagnostic::error(
                     "input/too-large",
                     "standard input holds more than kcc reads (16 MiB)",
                 )]));
             }
+            let text = crate::diagnostic::text_of("<stdin>", bytes)?;
             files.push(SourceFile::new("<stdin>", text));
         } else {
             for path in manifest_paths(input)? {

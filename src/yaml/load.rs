@@ -55,6 +55,16 @@ pub fn load_one(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
     }
 }
 
+/// The 1-based line and column of the first tab in the indentation of a line after line
+/// `after`.
+fn indenting_tab(text: &str, after: usize) -> Option<(usize, usize)> {
+    text.lines().enumerate().skip(after).find_map(|(i, line)| {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let col = line[..indent].find('\t')?;
+        Some((i + 1, line[..col].chars().count() + 1))
+    })
+}
+
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
     parser: Parser<'a, StrInput<'a>>,
@@ -71,13 +81,16 @@ impl<'a> Loader<'a> {
             Some(Ok(pair)) => Ok(pair),
             Some(Err(e)) => {
                 let m = e.marker();
-                Err(
-                    Diagnostic::error("yaml/syntax", e.info().to_string()).at(Some(&Origin::new(
-                        self.file,
-                        m.line(),
-                        m.col() + 1,
-                    ))),
-                )
+                let (mut line, mut col) = (m.line(), m.col() + 1);
+                // The parser reports a tab that breaks a plain scalar at the scalar's
+                // start; the line to fix is the one the tab indents.
+                if e.info().ends_with("found a tab")
+                    && let Some(at) = indenting_tab(&self.file.text, line)
+                {
+                    (line, col) = at;
+                }
+                Err(Diagnostic::error("yaml/syntax", e.info().to_string())
+                    .at(Some(&Origin::new(self.file, line, col))))
             }
             None => Err(Diagnostic::error("yaml/syntax", "unexpected end of YAML")),
         }
@@ -315,6 +328,14 @@ mod tests {
         let err = load("a: [1, 2\nb: 3\n").unwrap_err();
         assert_eq!(err.rule, "yaml/syntax");
         assert!(err.origin.is_some());
+    }
+
+    #[test]
+    fn a_tab_breaking_a_plain_scalar_is_reported_where_it_is() {
+        let err = load("a: 1\nb: x\n\tc: 2\n").unwrap_err();
+        assert_eq!(err.rule, "yaml/syntax");
+        let origin = err.origin.unwrap();
+        assert_eq!((origin.line, origin.col), (3, 1));
     }
 
     #[test]
