@@ -69,9 +69,16 @@ fn parity(fleet: &Path, cluster: &str) {
             &format!("reference {release}"),
             &std::fs::read_to_string(&path).unwrap(),
         );
-        let out = kcc(fleet, &["render", "-c", cluster, "-r", &release]);
+        // The deploy directory: what helmfile syncs (stdout shows Secrets as digests).
+        let dir = tempfile::tempdir().unwrap();
+        let out_dir = dir.path().to_str().unwrap();
+        let out = kcc(
+            fleet,
+            &["render", "-c", cluster, "-r", &release, "--out", out_dir],
+        );
         assert_exit(&out, 0);
-        let actual = objects(&format!("kcc {release}"), &stdout(&out));
+        let manifest = std::fs::read_to_string(dir.path().join(format!("{release}.yaml"))).unwrap();
+        let actual = objects(&format!("kcc {release}"), &manifest);
         for (id, want) in &expected {
             match actual.get(id) {
                 None => failures.push(format!("{cluster}/{release}: missing {id}")),

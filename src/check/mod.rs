@@ -136,30 +136,82 @@ pub fn check(
     target: Option<Target<'_>>,
 ) -> crate::diagnostic::Result<Vec<Diagnostic>> {
     use rayon::prelude::*;
+    let checker = Checker::new(fleet, target)?;
     let views = ClusterView::group(fleet, renders, failed);
-    let extra_crds = objects::Crds::load_dir(fleet.root(), "schemas/crds")?;
-    let shared = objects::Shared::default();
-    let per_cluster: Vec<Vec<Diagnostic>> = views
-        .par_iter()
-        .map(|view| {
-            // Without its group's values the cluster renders with the wrong defaults: its
-            // objects would fail in ways that only repeat `values/missing-group`.
-            let group_file = format!("values/{}.yaml", view.cluster.group);
-            if !fleet.root().join(group_file).is_file() {
-                return Vec::new();
-            }
-            let target = target
-                .filter(|t| t.clusters.is_empty() || t.clusters.contains(&view.cluster.name))
-                .map(|t| t.version);
-            let mut d = objects::check(view, &extra_crds, &shared, target);
-            d.extend(values_version(view));
-            d.extend(rules::cluster_rules(fleet, view));
-            d
-        })
-        .collect();
-    let mut all: Vec<Diagnostic> = per_cluster.into_iter().flatten().collect();
-    all.extend(rules::fleet_rules(fleet, &views));
+    let per_cluster: Vec<(Vec<Diagnostic>, ClusterFacts)> =
+        views.par_iter().map(|view| checker.cluster(view)).collect();
+    let (diagnostics, facts): (Vec<_>, Vec<_>) = per_cluster.into_iter().unzip();
+    let mut all: Vec<Diagnostic> = diagnostics.into_iter().flatten().collect();
+    all.extend(checker.fleet(&facts));
     Ok(crate::diagnostic::dedup(all))
+}
+
+/// The checks of one fleet, built once and shared by its clusters: the CRD schemas of
+/// `schemas/crds` and what clusters have in common (CRD validators). A cluster is checked
+/// on its own ([`Checker::cluster`]); what the fleet-wide rules need of it is kept as
+/// [`ClusterFacts`], so a caller can drop each cluster's renders as soon as it is checked.
+pub struct Checker<'a> {
+    fleet: &'a Fleet,
+    target: Option<Target<'a>>,
+    extra_crds: objects::Crds,
+    shared: objects::Shared,
+}
+
+/// What the fleet-wide rules need of a cluster: its ranges and AS numbers, with where they
+/// were written.
+pub struct ClusterFacts {
+    pub cluster: String,
+    pub network: network::Network,
+    pub asns: Vec<(u64, Option<Origin>)>,
+}
+
+impl ClusterFacts {
+    /// A cluster none of whose releases rendered: nothing to compare.
+    pub fn none(cluster: &str) -> ClusterFacts {
+        ClusterFacts {
+            cluster: cluster.to_string(),
+            network: network::Network::default(),
+            asns: Vec::new(),
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(
+        fleet: &'a Fleet,
+        target: Option<Target<'a>>,
+    ) -> crate::diagnostic::Result<Checker<'a>> {
+        Ok(Checker {
+            fleet,
+            target,
+            extra_crds: objects::Crds::load_dir(fleet.root(), "schemas/crds")?,
+            shared: objects::Shared::default(),
+        })
+    }
+
+    /// One cluster's diagnostics, and its facts for the fleet rules.
+    pub fn cluster(&self, view: &ClusterView) -> (Vec<Diagnostic>, ClusterFacts) {
+        let facts = rules::facts(self.fleet, view);
+        // Without its group's values the cluster renders with the wrong defaults: its
+        // objects would fail in ways that only repeat `values/missing-group`.
+        let group_file = format!("values/{}.yaml", view.cluster.group);
+        if !self.fleet.root().join(group_file).is_file() {
+            return (Vec::new(), facts);
+        }
+        let target = self
+            .target
+            .filter(|t| t.clusters.is_empty() || t.clusters.contains(&view.cluster.name))
+            .map(|t| t.version);
+        let mut d = objects::check(view, &self.extra_crds, &self.shared, target);
+        d.extend(values_version(view));
+        d.extend(rules::cluster_rules(self.fleet, view));
+        (d, facts)
+    }
+
+    /// The fleet-wide rules, over every cluster's facts in kcc.yaml order.
+    pub fn fleet(&self, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
+        rules::fleet_rules(self.fleet, facts)
+    }
 }
 
 /// `project/kubernetes-version`: kcc.yaml's cluster `kubernetesVersion` is the one source of

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value as Json;
 
@@ -180,11 +180,13 @@ type CrdVersions = Vec<(String, Arc<CrdSchema>)>;
 
 /// Work on objects that every cluster shares (a chart's CRDs are one `Arc` in all of
 /// them), done once per check instead of once per cluster. Keys are the shared bodies'
-/// addresses, valid while the renders live.
+/// addresses; each entry keeps a weak reference to its body, so that once the body is
+/// dropped (clusters are checked as a stream) a new body at the same address is a miss,
+/// never another object's result.
 #[derive(Default)]
 pub struct Shared {
-    schemas: Mutex<HashMap<usize, CrdVersions>>,
-    diagnostics: Mutex<HashMap<(usize, &'static str), Vec<Diagnostic>>>,
+    schemas: Mutex<HashMap<usize, (Weak<Node>, CrdVersions)>>,
+    diagnostics: Mutex<HashMap<(usize, &'static str), (Weak<Node>, Vec<Diagnostic>)>>,
 }
 
 impl Shared {
@@ -192,10 +194,23 @@ impl Shared {
         Arc::as_ptr(&object.body) as usize
     }
 
+    /// A cached entry, if it is this very body's.
+    fn hit<K: std::hash::Hash + Eq, V: Clone>(
+        map: &Mutex<HashMap<K, (Weak<Node>, V)>>,
+        key: &K,
+        object: &Object,
+    ) -> Option<V> {
+        let map = map.lock().expect("poisoned");
+        let (body, value) = map.get(key)?;
+        body.upgrade()
+            .filter(|b| Arc::ptr_eq(b, &object.body))
+            .map(|_| value.clone())
+    }
+
     fn crd_schemas(&self, crd: &Object) -> CrdVersions {
         let key = Self::key(crd);
-        if let Some(hit) = self.schemas.lock().expect("poisoned").get(&key) {
-            return hit.clone();
+        if let Some(hit) = Self::hit(&self.schemas, &key, crd) {
+            return hit;
         }
         let schemas: Vec<_> = crd_schemas(&crd.body)
             .into_iter()
@@ -204,7 +219,7 @@ impl Shared {
         self.schemas
             .lock()
             .expect("poisoned")
-            .insert(key, schemas.clone());
+            .insert(key, (Arc::downgrade(&crd.body), schemas.clone()));
         schemas
     }
 
@@ -212,14 +227,14 @@ impl Shared {
     /// same in every cluster.
     fn validate(&self, object: &Object, crds: &Crds, version: &'static str) -> Vec<Diagnostic> {
         let key = (Self::key(object), version);
-        if let Some(hit) = self.diagnostics.lock().expect("poisoned").get(&key) {
-            return hit.clone();
+        if let Some(hit) = Self::hit(&self.diagnostics, &key, object) {
+            return hit;
         }
         let found = validate(object, crds, None, version);
         self.diagnostics
             .lock()
             .expect("poisoned")
-            .insert(key, found.clone());
+            .insert(key, (Arc::downgrade(&object.body), found.clone()));
         found
     }
 }

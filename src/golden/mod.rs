@@ -49,19 +49,33 @@ pub fn expected(fleet: &Fleet, renders: &[ReleaseRender]) -> Files {
 
 /// What golden/ holds now (every .yaml file under it).
 pub fn current(root: &Path) -> Result<Files> {
+    read_golden(root, "", &|_| false)
+}
+
+/// What one cluster's directory of golden/ holds now.
+pub fn current_of_cluster(root: &Path, cluster: &str) -> Result<Files> {
+    read_golden(root, cluster, &|_| false)
+}
+
+/// Every .yaml file under `golden/<sub>` (all of golden/ when `sub` is empty), except in
+/// the directories directly under it that `skip` names: those are not even read.
+fn read_golden(root: &Path, sub: &str, skip: &dyn Fn(&str) -> bool) -> Result<Files> {
     let mut files = Files::new();
-    let dir = root.join(GOLDEN_DIR);
-    if !dir.is_dir() {
+    let top = root.join(GOLDEN_DIR).join(sub);
+    if !top.is_dir() {
         return Ok(files);
     }
-    let mut stack = vec![dir];
+    let mut stack = vec![top.clone()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d)
             .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries {
             let path = entry.map_err(|e| Failure::Fatal(e.to_string()))?.path();
             if path.is_dir() {
-                stack.push(path);
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                if d != top || !skip(&name) {
+                    stack.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "yaml") {
                 let rel = path
                     .strip_prefix(root)
@@ -170,25 +184,52 @@ pub fn drift(
         .collect();
     // An interrupted update first: it explains whatever drift follows.
     let mut out: Vec<Diagnostic> = interrupted(fleet.root()).into_iter().collect();
-    out.extend(
-        changes(&current, &expected)
-            .iter()
-            .map(|change| {
-                let path = change.path();
-                let what = match change {
-                    Change::Added(_) => "is missing from golden/",
-                    Change::Changed(_) => "differs from the render",
-                    Change::Removed(_) => "is no longer rendered",
-                };
-                let old = current.get(path).map(String::as_str).unwrap_or("");
-                let new = expected.get(path).map(String::as_str).unwrap_or("");
-                Diagnostic::error("golden/drift", format!("{path} {what}"))
-                    .note(crate::diff::summary(path, old, new))
-                    .note("run `kcc update` to rewrite golden/, then review the diff")
-            })
-            .collect::<Vec<_>>(),
-    );
+    out.extend(compare(&current, &expected));
     Ok(out)
+}
+
+/// [`drift`] of one cluster's directory of golden/, for its renders (an interrupted update
+/// is the caller's to report: see [`interrupted`]).
+pub fn drift_of_cluster(
+    fleet: &Fleet,
+    cluster: &str,
+    renders: &[ReleaseRender],
+    failed: &[(String, String)],
+) -> Result<Vec<Diagnostic>> {
+    let skipped = not_compared(failed);
+    let mut expected = expected(fleet, renders);
+    expected.retain(|path, _| !skipped.contains(path));
+    let mut current = current_of_cluster(fleet.root(), cluster)?;
+    current.retain(|path, _| !skipped.contains(path));
+    Ok(compare(&current, &expected))
+}
+
+/// What [`drift_of_cluster`] of every cluster leaves out: the golden files outside the
+/// directory of any cluster of kcc.yaml (a cluster removed). Those directories are not read.
+pub fn drift_outside_clusters(fleet: &Fleet) -> Result<Vec<Diagnostic>> {
+    let is_cluster = |dir: &str| fleet.project.cluster(dir).is_some();
+    let current = read_golden(fleet.root(), "", &is_cluster)?;
+    Ok(compare(&current, &Files::new()))
+}
+
+/// One `golden/drift` error per file that differs.
+fn compare(current: &Files, expected: &Files) -> Vec<Diagnostic> {
+    changes(current, expected)
+        .iter()
+        .map(|change| {
+            let path = change.path();
+            let what = match change {
+                Change::Added(_) => "is missing from golden/",
+                Change::Changed(_) => "differs from the render",
+                Change::Removed(_) => "is no longer rendered",
+            };
+            let old = current.get(path).map(String::as_str).unwrap_or("");
+            let new = expected.get(path).map(String::as_str).unwrap_or("");
+            Diagnostic::error("golden/drift", format!("{path} {what}"))
+                .note(crate::diff::summary(path, old, new))
+                .note("run `kcc update` to rewrite golden/, then review the diff")
+        })
+        .collect()
 }
 
 /// The path of a release's golden file.

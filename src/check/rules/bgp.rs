@@ -11,8 +11,8 @@
 use std::net::IpAddr;
 
 use super::{place, releases_of_chart, trace_value};
-use crate::check::ClusterView;
 use crate::check::network::{Family, Network, parse_cidr};
+use crate::check::{ClusterFacts, ClusterView};
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
 use crate::source::Origin;
@@ -231,16 +231,24 @@ fn advertised_service_ranges(
     out
 }
 
+/// The AS numbers a cluster's calico releases give it, with where each is written.
+pub fn cluster_asns(fleet: &Fleet, view: &ClusterView) -> Vec<(u64, Option<Origin>)> {
+    releases_of_chart(fleet, view, "calico")
+        .filter_map(|release| match cluster_asn(&release.values)? {
+            (Ok(asn), origin) => Some((asn, origin.cloned())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// No two clusters share an AS number: reported at the later cluster's asNumber.
-pub fn fleet_unique(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
+pub fn fleet_unique(facts: &[ClusterFacts]) -> Vec<Diagnostic> {
     let mut seen: Vec<(&str, u64, Option<&Origin>)> = Vec::new();
     let mut out = Vec::new();
-    for view in views {
-        let cluster = view.cluster.name.as_str();
-        for release in releases_of_chart(fleet, view, "calico") {
-            let Some((Ok(asn), origin)) = cluster_asn(&release.values) else {
-                continue;
-            };
+    for f in facts {
+        let cluster = f.cluster.as_str();
+        for (asn, origin) in &f.asns {
+            let (asn, origin) = (*asn, origin.as_ref());
             if let Some((first, _, first_origin)) = seen.iter().find(|(_, a, _)| *a == asn) {
                 out.push(
                     Diagnostic::error(

@@ -29,7 +29,7 @@ mod unknown_keys;
 mod unread;
 mod yaml;
 
-use super::{ClusterView, trace_value};
+use super::{ClusterFacts, ClusterView, trace_value};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Object;
 use crate::render::{Fleet, ReleaseRender};
@@ -54,14 +54,27 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
 }
 
 /// Rules across clusters.
-pub fn fleet_rules(fleet: &Fleet, views: &[ClusterView]) -> Vec<Diagnostic> {
-    let mut d = network::fleet_overlap(views);
-    d.extend(bgp::fleet_unique(fleet, views));
+pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
+    let mut d = network::fleet_overlap(facts);
+    d.extend(bgp::fleet_unique(facts));
     d.extend(yaml::ambiguous(&fleet.project));
     d.extend(unread::check(&fleet.project));
     d.extend(unknown_keys::check(fleet));
     d.extend(toggles::check(fleet));
     d
+}
+
+/// What the fleet rules need of a cluster (see [`ClusterFacts`]).
+pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {
+    let network = view
+        .values()
+        .map(|values| crate::check::network::Network::from_values(values).0)
+        .unwrap_or_default();
+    ClusterFacts {
+        cluster: view.cluster.name.clone(),
+        network,
+        asns: bgp::cluster_asns(fleet, view),
+    }
 }
 
 /// Every `*.yaml`/`*.yml` file under the project's `values/`, with the project-relative

@@ -5,8 +5,8 @@
 use std::net::IpAddr;
 
 use super::{place, releases_of_chart, text, trace};
-use crate::check::ClusterView;
 use crate::check::network::{Family, Network, nth_host, overlaps, parse_cidr, service_ip_problem};
+use crate::check::{ClusterFacts, ClusterView};
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
 
@@ -147,16 +147,10 @@ fn ippools(view: &ClusterView, network: &Network) -> Vec<Diagnostic> {
 
 /// `network/fleet-overlap`: no two clusters' pod or service ranges overlap. Reported at
 /// the later cluster's range, naming the earlier one.
-pub fn fleet_overlap(views: &[ClusterView]) -> Vec<Diagnostic> {
-    let networks: Vec<(&str, Network)> = views
+pub fn fleet_overlap(facts: &[ClusterFacts]) -> Vec<Diagnostic> {
+    let networks: Vec<(&str, &Network)> = facts
         .iter()
-        .map(|v| {
-            let network = v
-                .values()
-                .map(|values| Network::from_values(values).0)
-                .unwrap_or_default();
-            (v.cluster.name.as_str(), network)
-        })
+        .map(|f| (f.cluster.as_str(), &f.network))
         .collect();
     let mut out = Vec::new();
     for (j, (second, later)) in networks.iter().enumerate() {
