@@ -185,9 +185,12 @@ type CrdVersions = Vec<(String, Arc<CrdSchema>)>;
 /// never another object's result.
 #[derive(Default)]
 pub struct Shared {
-    schemas: Mutex<HashMap<usize, (Weak<Node>, CrdVersions)>>,
-    diagnostics: Mutex<HashMap<(usize, &'static str), (Weak<Node>, Vec<Diagnostic>)>>,
+    schemas: Cache<usize, CrdVersions>,
+    diagnostics: Cache<(usize, &'static str), Vec<Diagnostic>>,
 }
+
+/// Results by body address, each with a weak reference to its body.
+type Cache<K, V> = Mutex<HashMap<K, (Weak<Node>, V)>>;
 
 impl Shared {
     fn key(object: &Object) -> usize {
@@ -196,7 +199,7 @@ impl Shared {
 
     /// A cached entry, if it is this very body's.
     fn hit<K: std::hash::Hash + Eq, V: Clone>(
-        map: &Mutex<HashMap<K, (Weak<Node>, V)>>,
+        map: &Cache<K, V>,
         key: &K,
         object: &Object,
     ) -> Option<V> {
