@@ -7,28 +7,46 @@
 use std::fmt::Write;
 
 use crate::check;
-use crate::diagnostic::{Failure, Result, Severity};
-use crate::golden::{self, Change};
+use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
+use crate::golden::{self, Change, Files};
+use crate::project::Cluster;
 use crate::render::{Fleet, Selection};
 
 pub fn update(fleet: &Fleet) -> Result<String> {
-    let partial = fleet.render_partial(&Selection::default())?;
-    let mut errors = partial.errors;
-    errors.extend(
-        check::check(fleet, &partial.renders, &partial.failed, None)?
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error),
-    );
+    use rayon::prelude::*;
+    let checker = check::Checker::new(fleet, None)?;
+    let outcomes = fleet
+        .project
+        .clusters
+        .par_iter()
+        .map(|cluster| update_cluster(fleet, &checker, cluster))
+        .collect::<Result<Vec<_>>>()?;
+    let mut errors = Vec::new();
+    let mut facts = Vec::new();
+    let mut expected = Files::new();
+    let mut changes = Vec::new();
+    for outcome in outcomes {
+        errors.extend(outcome.errors);
+        facts.push(outcome.facts);
+        expected.extend(outcome.expected);
+        changes.extend(outcome.changes);
+    }
+    errors.extend(checker.fleet(&facts));
+    errors.retain(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
         return Err(Failure::Refused {
-            diagnostics: errors,
+            diagnostics: crate::diagnostic::dedup(errors),
             undone: "golden/ not updated: fix them (`kcc check`), then run `kcc update`".into(),
         });
     }
-    let renders = partial.renders;
-    let expected = golden::expected(fleet, &renders);
-    let current = golden::current(fleet.root())?;
-    let changes = golden::changes(&current, &expected);
+    // Clusters no longer in kcc.yaml: their files go.
+    let orphans = golden::outside_clusters(fleet)?;
+    changes.extend(golden::changes(&orphans, &Files::new()));
+    // New and changed files first, then removed ones, each in path order.
+    changes.sort_by(|a, b| {
+        let removed = |c: &Change| matches!(c, Change::Removed(_));
+        (removed(a), a.path()).cmp(&(removed(b), b.path()))
+    });
     golden::apply(fleet.root(), &expected, &changes)?;
     let mut out = String::new();
     for change in &changes {
@@ -40,4 +58,55 @@ pub fn update(fleet: &Fleet) -> Result<String> {
     }
     let _ = writeln!(out, "kcc update: {} file(s) changed", changes.len());
     Ok(out)
+}
+
+/// What updating one cluster needs to keep once its renders are dropped: its errors (then
+/// nothing is written), and otherwise the changes to its golden/ directory with the texts
+/// of its new and changed files.
+struct ClusterUpdate {
+    errors: Vec<Diagnostic>,
+    facts: check::ClusterFacts,
+    expected: Files,
+    changes: Vec<Change>,
+}
+
+fn update_cluster(
+    fleet: &Fleet,
+    checker: &check::Checker,
+    cluster: &Cluster,
+) -> Result<ClusterUpdate> {
+    let partial = fleet.render_partial(&Selection {
+        clusters: vec![cluster.name.clone()],
+        ..Selection::default()
+    })?;
+    let mut errors = partial.errors;
+    let views = check::ClusterView::group(fleet, &partial.renders, &partial.failed);
+    let facts = match views.first() {
+        Some(view) => {
+            let (found, facts) = checker.cluster(view);
+            errors.extend(found);
+            facts
+        }
+        None => check::ClusterFacts::none(&cluster.name),
+    };
+    errors.retain(|d| d.severity == Severity::Error);
+    if !errors.is_empty() {
+        return Ok(ClusterUpdate {
+            errors,
+            facts,
+            expected: Files::new(),
+            changes: Vec::new(),
+        });
+    }
+    let mut expected = golden::expected(fleet, &partial.renders);
+    let current = golden::current_of_cluster(fleet.root(), &cluster.name)?;
+    let changes = golden::changes(&current, &expected);
+    // Keep only the texts an update writes.
+    expected.retain(|path, _| changes.iter().any(|c| c.path() == path));
+    Ok(ClusterUpdate {
+        errors,
+        facts,
+        expected,
+        changes,
+    })
 }

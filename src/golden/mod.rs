@@ -207,9 +207,14 @@ pub fn drift_of_cluster(
 /// What [`drift_of_cluster`] of every cluster leaves out: the golden files outside the
 /// directory of any cluster of kcc.yaml (a cluster removed). Those directories are not read.
 pub fn drift_outside_clusters(fleet: &Fleet) -> Result<Vec<Diagnostic>> {
+    Ok(compare(&outside_clusters(fleet)?, &Files::new()))
+}
+
+/// The golden files outside the directory of any cluster of kcc.yaml (those directories
+/// are not read).
+pub fn outside_clusters(fleet: &Fleet) -> Result<Files> {
     let is_cluster = |dir: &str| fleet.project.cluster(dir).is_some();
-    let current = read_golden(fleet.root(), "", &is_cluster)?;
-    Ok(compare(&current, &Files::new()))
+    read_golden(fleet.root(), "", &is_cluster)
 }
 
 /// One `golden/drift` error per file that differs.
