@@ -263,6 +263,8 @@ fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
 }
 
 fn main() -> ExitCode {
+    // SIGINT, SIGTERM, SIGHUP: remove the files being written, exit 128 + the signal.
+    kcc::interrupt::listen();
     match run(Cli::parse()) {
         Ok(text) => {
             print!("{text}");
