@@ -1,8 +1,8 @@
 //! Files kcc is in the middle of writing — staged golden files and the golden lock, the temp
 //! files of `render --out`, the temp tree of `diff --base` — are registered here. On SIGINT,
 //! SIGTERM or SIGHUP, a listener thread removes them and kcc exits 128 + the signal (130,
-//! 143, 129). Only an uncatchable end (SIGKILL, power loss) leaves them, for the next run to
-//! clean up.
+//! 143, 129); when kcc stops for memory ([`crate::memory`]) they are removed too. Only an
+//! uncatchable end (SIGKILL, power loss) leaves them, for the next run to clean up.
 //!
 //! Work done while the registry is [held](hold) is never cut in half by a signal: the
 //! listener waits for it. Creating a file and registering it happen under one hold, so no
@@ -68,7 +68,7 @@ fn remove(registry: &mut Vec<Entry>) -> usize {
 }
 
 /// Removes the registered files now, unless the registry is in use (then the next run
-/// cleans up): for when kcc must stop at once, without unwinding.
+/// cleans up): for when kcc must stop at once.
 pub fn remove_now() {
     if let Ok(mut registry) = REGISTRY.try_lock() {
         remove(&mut registry);

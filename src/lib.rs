@@ -16,6 +16,7 @@ pub mod golden;
 pub mod helmfile;
 pub mod interrupt;
 pub mod manifest;
+pub mod memory;
 pub mod output;
 pub mod project;
 pub mod render;

@@ -290,5 +290,8 @@ fn main() -> ExitCode {
 }
 
 // Rendering a fleet allocates millions of small nodes; mimalloc handles that faster.
+// Bounded counts the live bytes and stops kcc before it holds more than
+// kcc::memory::LIMIT, whatever the input.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kcc::memory::Bounded<mimalloc::MiMalloc> =
+    kcc::memory::Bounded(mimalloc::MiMalloc);
