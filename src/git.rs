@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 
 use crate::diagnostic::{Failure, Result};
 
-/// The project tree at a revision; the temp dir is removed when this is dropped.
+/// The project tree at a revision; the temp dir is removed when this is dropped, or if kcc
+/// is interrupted.
 pub struct Checkout {
     dir: tempfile::TempDir,
     root: PathBuf,
@@ -26,6 +27,16 @@ impl Checkout {
     /// The temp dir itself.
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+impl Drop for Checkout {
+    /// Removes the temp dir under a hold, so that a signal meanwhile finds it removed or
+    /// removes it itself.
+    fn drop(&mut self) {
+        let mut held = crate::interrupt::hold();
+        let _ = std::fs::remove_dir_all(self.dir.path());
+        held.forget(self.dir.path());
     }
 }
 
@@ -87,10 +98,15 @@ pub fn materialize(project_root: &Path, rev: &str) -> Result<Checkout> {
             "the project directory `{prefix}` does not exist at `{rev}`"
         )));
     }
-    let dir = tempfile::Builder::new()
-        .prefix("kcc-base-")
-        .tempdir()
-        .map_err(|e| Failure::Fatal(format!("cannot create a temp dir: {e}")))?;
+    let dir = {
+        let mut held = crate::interrupt::hold();
+        let dir = tempfile::Builder::new()
+            .prefix("kcc-base-")
+            .tempdir()
+            .map_err(|e| Failure::Fatal(format!("cannot create a temp dir: {e}")))?;
+        held.add_dir(dir.path());
+        dir
+    };
     extract(&top, &tree, dir.path())
         .map_err(|e| Failure::Fatal(format!("cannot check out `{rev}` into a temp dir: {e}")))?;
     Ok(Checkout {

@@ -343,6 +343,8 @@ fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
 }
 
 fn main() -> ExitCode {
+    // SIGINT, SIGTERM, SIGHUP: remove the files being written, exit 128 + the signal.
+    kcc::interrupt::listen();
     match run(Cli::parse()) {
         Ok(text) => {
             print!("{}", masked(&text));
@@ -368,5 +370,8 @@ fn main() -> ExitCode {
 }
 
 // Rendering a fleet allocates millions of small nodes; mimalloc handles that faster.
+// Bounded counts the live bytes and stops kcc before it holds more than
+// kcc::memory::LIMIT, whatever the input.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: kcc::memory::Bounded<mimalloc::MiMalloc> =
+    kcc::memory::Bounded(mimalloc::MiMalloc);

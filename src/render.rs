@@ -273,6 +273,10 @@ impl Fleet {
         release: &Release,
         private: Option<&Path>,
     ) -> Result<ReleaseRender> {
+        let _doing = crate::memory::doing(format_args!(
+            "rendering release {} for cluster {}",
+            release.name, cluster.name
+        ));
         let layers = self.layers(cluster, release, private)?;
         let values = merge_layers(&layers);
         let template_values = to_template(&values);

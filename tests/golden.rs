@@ -307,3 +307,109 @@ fn drift_of_a_new_cluster_is_a_line_per_file() {
         text.lines().count()
     );
 }
+
+/// Files an update may leave only if it is killed outright: staged files, temp files, the
+/// lock, the record.
+fn leftovers(root: &std::path::Path) -> Vec<String> {
+    kcc::source::files_under(&root.join("golden"), &|_| true)
+        .into_iter()
+        .map(|p| p.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+        .filter(|p| {
+            let name = p.rsplit('/').next().unwrap_or(p);
+            name.starts_with('.') || name.contains(".tmp")
+        })
+        .collect()
+}
+
+#[test]
+fn a_normal_update_leaves_no_lock_or_temp_files() {
+    let project = net_with_drift();
+    assert_exit(&kcc(project.path(), &["update"]), 0);
+    assert_eq!(leftovers(project.path()), Vec::<String>::new());
+}
+
+#[test]
+fn an_update_stopped_by_a_signal_removes_its_files_and_leaves_golden_old_or_new() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::time::{Duration, Instant};
+    let bin = assert_cmd::cargo::cargo_bin("kcc");
+    // Every golden file of the 2023 fleet is stale: the update rewrites all 81 of them.
+    let base = copy_project(&fleet_2023());
+    for path in kcc::source::files_under(&base.path().join("golden"), &|_| true) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        write(&path, &format!("{text}# stale\n"));
+    }
+    // The first file the update stages (changes are applied in path order).
+    let first_staged = "golden/aux-k8s-eqiad/.calico-crds.yaml.kcc-new";
+    let signals = [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGHUP, "SIGHUP"),
+    ];
+    let mut caught_staging = 0;
+    for attempt in 0..6 {
+        let (signal, name) = signals[attempt % signals.len()];
+        let project = copy_project(base.path());
+        let old = golden_files(project.path());
+        let err_file = project.path().join("stderr.txt");
+        let mut child = std::process::Command::new(&bin)
+            .arg("--project")
+            .arg(project.path())
+            .arg("update")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err_file).unwrap())
+            .spawn()
+            .unwrap();
+        // Odd attempts: as soon as the first file is staged (mid-write); even ones: after a
+        // growing delay (while rendering, staging or replacing, or after the update).
+        let started = Instant::now();
+        let mut mid_write = false;
+        if attempt % 2 == 1 {
+            let staged = project.path().join(first_staged);
+            while !staged.exists()
+                && started.elapsed() < Duration::from_secs(20)
+                && child.try_wait().unwrap().is_none()
+            {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            mid_write = staged.exists();
+        } else {
+            std::thread::sleep(Duration::from_millis(150 * attempt as u64));
+        }
+        // SAFETY: signals a child this test spawned and has not reaped.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let status = child.wait().unwrap();
+        let stderr = std::fs::read_to_string(&err_file).unwrap();
+        std::fs::remove_file(&err_file).unwrap();
+        // Whatever the moment: nothing of the update's own is left, and no record.
+        assert_eq!(
+            leftovers(project.path()),
+            Vec::<String>::new(),
+            "attempt {attempt} ({name}, {status:?}): {stderr}"
+        );
+        let now = golden_files(project.path());
+        // Not wholly old: it must be wholly new.
+        let check_new = || assert_exit(&kcc(project.path(), &["check"]), 0);
+        match status.code() {
+            // Stopped: golden/ is wholly old (stopped while staging or before), or wholly
+            // new (a signal while replacing waits for the replacing to end).
+            Some(code) if code == 128 + signal => {
+                assert!(
+                    stderr.contains(&format!("kcc: interrupted ({name})")),
+                    "{stderr}"
+                );
+                if now == old {
+                    caught_staging += usize::from(mid_write);
+                } else {
+                    check_new();
+                }
+            }
+            // Done before the signal came.
+            Some(0) => check_new(),
+            // Signalled before kcc set up its handler, first thing: it had written nothing.
+            None if status.signal() == Some(signal) => assert!(now == old),
+            other => panic!("attempt {attempt}: exit {other:?}: {stderr}"),
+        }
+    }
+    eprintln!("{caught_staging} of 6 updates were stopped while staging, leaving golden/ old");
+}

@@ -257,3 +257,113 @@ fn a_template_that_renders_too_much_is_stopped() {
     assert!(err.contains("charts/web/templates/huge.yaml:1:1"), "{err}");
     assert!(stdout(&out).is_empty());
 }
+
+/// `kcc render --out deploy` on a demo copy whose chart has `template` as
+/// `templates/bomb.yaml`, with 8 render threads (renders explode side by side, as on a
+/// large machine). Returns the project, the exit code, stdout, stderr and the peak resident
+/// memory of the kcc process in bytes.
+fn render_bomb(template: &str) -> (tempfile::TempDir, Option<i32>, String, String, u64) {
+    let project = copy_project(&fixture("demo"));
+    write(
+        &project.path().join("charts/web/templates/bomb.yaml"),
+        template,
+    );
+    let out_file = project.path().join("stdout.txt");
+    let err_file = project.path().join("stderr.txt");
+    // Reaped by wait4 below, which also reports its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kcc"))
+        .arg("--project")
+        .arg(project.path())
+        .args(["render", "--out"])
+        .arg(project.path().join("deploy"))
+        .env("RAYON_NUM_THREADS", "8")
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(std::fs::File::create(&err_file).unwrap())
+        .spawn()
+        .unwrap();
+    // wait4: this child's own resource usage (not that of other tests' children).
+    let mut status = 0;
+    // SAFETY: plain out-parameters for a child this test spawned and has not waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let peak = usage.ru_maxrss as u64 * 1024; // KiB on Linux
+    let stdout = std::fs::read_to_string(&out_file).unwrap();
+    let stderr = std::fs::read_to_string(&err_file).unwrap();
+    (project, code, stdout, stderr, peak)
+}
+
+/// A template that builds a huge value without writing it: fuel counts steps, not bytes,
+/// so memory needs a bound of its own. The render fails, in bounded memory, writing nothing.
+#[track_caller]
+fn assert_bomb_stopped(template: &str) -> String {
+    let started = std::time::Instant::now();
+    let (project, code, stdout, stderr, peak) = render_bomb(template);
+    eprintln!(
+        "peak RSS {} MiB in {:?}: {template}",
+        peak >> 20,
+        started.elapsed()
+    );
+    assert!(matches!(code, Some(1 | 2)), "exit {code:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("error[resource/memory]") || stderr.contains("error[template/out-of-fuel]"),
+        "{stderr}"
+    );
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(!project.path().join("deploy").exists());
+    assert!(peak < 1_000_000_000, "peak RSS {peak} bytes");
+    stderr
+}
+
+#[test]
+fn a_loop_that_doubles_a_string_is_stopped_in_bounded_memory() {
+    assert_bomb_stopped(
+        "{% set ns = namespace(x='aaaaaaaa') %}{% for i in range(40) %}{% set ns.x = ns.x ~ ns.x %}{% endfor %}\n",
+    );
+}
+
+#[test]
+fn a_macro_that_quadruples_a_string_is_stopped_in_bounded_memory() {
+    let calls = 16;
+    assert_bomb_stopped(&format!(
+        "{{% macro q(s) %}}{{{{ s ~ s ~ s ~ s }}}}{{% endmacro %}}{{% set y = {}'aaaa'{} %}}\n",
+        "q(".repeat(calls),
+        ")".repeat(calls)
+    ));
+}
+
+#[test]
+fn a_template_over_its_memory_budget_fails_at_its_loop() {
+    // Keeps 1 MB strings until it holds more than kcc lets a template build.
+    let stderr = assert_bomb_stopped(
+        "{% set ns = namespace(parts=[]) %}\n{% for i in range(300) %}{% set ns.parts = ns.parts + ['y' * 1000000] %}{% endfor %}\n",
+    );
+    assert!(
+        stderr.contains(
+            "error[resource/memory]: template templates/bomb.yaml made kcc hold more than 256 MiB"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("charts/web/templates/bomb.yaml:2:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_allocation_past_the_memory_limit_stops_kcc_naming_what_it_was_doing() {
+    let stderr = assert_bomb_stopped("{{ 'x' | nindent(2000000000) }}\n");
+    assert!(
+        stderr.contains("error[resource/memory]: kcc stopped: allocating 1908 MiB more would take it past its memory limit of 512 MiB"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("while rendering release web for cluster ")
+            && stderr.contains("(chart web, template templates/bomb.yaml)"),
+        "{stderr}"
+    );
+}

@@ -35,6 +35,8 @@ pub fn environment() -> Environment<'static> {
         }
         Ok(None::<String>)
     });
+    // Checks kcc's memory at each step, so that a loop building a huge value stops there.
+    env.add_function("range", range);
     env.add_filter("to_yaml", to_yaml);
     env.add_filter("to_json", to_json);
     env.add_filter("nindent", nindent);
@@ -57,6 +59,58 @@ pub fn escapes_chart(name: &str) -> bool {
         || name.split('/').any(|part| part == ".." || part == ".")
 }
 
+/// The error of a template render that went over its memory budget (see
+/// [`crate::memory::over_budget`]); the renderer reports it as `resource/memory`.
+fn memory_error() -> Error {
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!(
+            "kcc holds more than {} MiB, most of it built by this template",
+            crate::memory::TEMPLATE_LIMIT >> 20
+        ),
+    )
+}
+
+/// Fails once the render is over its memory budget.
+fn within_memory() -> Result<(), Error> {
+    if crate::memory::over_budget() {
+        Err(memory_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// minijinja's `range`, whose loops stop (with an error at the loop) once the render is over
+/// its memory budget.
+fn range(lower: isize, upper: Option<isize>, step: Option<isize>) -> Result<Mj, Error> {
+    let items = minijinja::functions::range(lower, upper, step)?;
+    Ok(Mj::make_object_iterable(items, |items| {
+        match items.try_iter() {
+            Ok(iter) => Box::new(WithinMemory(iter)),
+            Err(e) => Box::new(std::iter::once(Mj::from(e))),
+        }
+    }))
+}
+
+/// An iterator that yields an invalid value (an error where it is used) once the render is
+/// over its memory budget.
+struct WithinMemory<I>(I);
+
+impl<I: Iterator<Item = Mj>> Iterator for WithinMemory<I> {
+    type Item = Mj;
+
+    fn next(&mut self) -> Option<Mj> {
+        match within_memory() {
+            Ok(()) => self.0.next(),
+            Err(e) => Some(Mj::from(e)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
 /// `{{ x }}` prints what a YAML reader reads back as `x`: `true`, not Python's `True`;
 /// `null` for none; lists and maps as JSON (valid flow YAML).
 fn format_yaml_friendly(
@@ -64,6 +118,7 @@ fn format_yaml_friendly(
     state: &mut minijinja::State,
     value: &Mj,
 ) -> Result<(), Error> {
+    within_memory()?;
     let text = match value.kind() {
         ValueKind::Bool => Some(if value.is_true() {
             "true".to_string()
@@ -83,15 +138,18 @@ fn format_yaml_friendly(
 }
 
 fn to_yaml(value: Mj) -> Result<String, Error> {
+    within_memory()?;
     Ok(emit_value_block(&from_template(&value)?))
 }
 
 fn to_json(value: Mj) -> Result<String, Error> {
+    within_memory()?;
     Ok(from_template(&value)?.to_json().to_string())
 }
 
 /// Helm's nindent: a newline, then every line indented (blank ones too).
-fn nindent(value: String, width: usize) -> String {
+fn nindent(value: String, width: usize) -> Result<String, Error> {
+    within_memory()?;
     let pad = " ".repeat(width);
     let mut out = String::with_capacity(value.len() + width * 8);
     for line in value.split('\n') {
@@ -99,7 +157,7 @@ fn nindent(value: String, width: usize) -> String {
         out.push_str(&pad);
         out.push_str(line);
     }
-    out
+    Ok(out)
 }
 
 fn quote(value: Mj) -> Result<String, Error> {

@@ -189,8 +189,26 @@ impl Chart {
                 .env
                 .get_template(key)
                 .map_err(|e| template_error(&e, &self.files, Some(context)))?;
+            let _doing = crate::memory::doing(format_args!("chart {}, template {key}", self.name));
+            let budget = crate::memory::Budget::start();
             let mut out = LimitedOutput::default();
             let result = template.render_captured_to(context, &mut out);
+            if budget.exceeded() {
+                drop(out);
+                let origin = result
+                    .err()
+                    .and_then(|e| error_origin(&e, &self.files))
+                    .unwrap_or_else(|| Origin::new(&self.files[key], 1, 1));
+                return Err(Diagnostic::error(
+                    "resource/memory",
+                    format!(
+                        "template {key} made kcc hold more than {} MiB: refused",
+                        crate::memory::TEMPLATE_LIMIT >> 20
+                    ),
+                )
+                .at(Some(&origin))
+                .note("an exploding loop or macro is the usual cause"));
+            }
             if out.exceeded {
                 return Err(Diagnostic::error(
                     "template/too-large",
@@ -228,6 +246,9 @@ struct LimitedOutput {
 
 impl std::io::Write for LimitedOutput {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if crate::memory::over_budget() {
+            return Err(std::io::Error::other("template memory limit"));
+        }
         if self.bytes.len() + buf.len() > MAX_OUTPUT_BYTES {
             self.exceeded = true;
             return Err(std::io::Error::other("template output limit"));
@@ -302,20 +323,7 @@ fn template_error(
     {
         message = format!("{message} (limit {RECURSION_LIMIT})");
     }
-    let file = err.name().and_then(|n| files.get(n));
-    let origin = match (file, err.line()) {
-        (Some(file), Some(line)) => {
-            let col = err
-                .range()
-                .map(|r| {
-                    let line_start = file.offset(line, 1);
-                    file.text[line_start.min(r.start)..r.start].chars().count() + 1
-                })
-                .unwrap_or(1);
-            Some(Origin::new(file, line, col))
-        }
-        _ => None,
-    };
+    let origin = error_origin(err, files);
     // An undefined value: name the missing key (and a close one), as helm does.
     let mut suggestion = None;
     if err.kind() == minijinja::ErrorKind::UndefinedError
@@ -358,4 +366,25 @@ fn template_error(
         d = d.note(format!("caused by: {what}{at}"));
     }
     d
+}
+
+/// The template file, line and column of a template error, when it has them.
+fn error_origin(
+    err: &minijinja::Error,
+    files: &BTreeMap<String, Arc<SourceFile>>,
+) -> Option<Origin> {
+    let file = err.name().and_then(|n| files.get(n));
+    match (file, err.line()) {
+        (Some(file), Some(line)) => {
+            let col = err
+                .range()
+                .map(|r| {
+                    let line_start = file.offset(line, 1);
+                    file.text[line_start.min(r.start)..r.start].chars().count() + 1
+                })
+                .unwrap_or(1);
+            Some(Origin::new(file, line, col))
+        }
+        _ => None,
+    }
 }

@@ -1,9 +1,14 @@
 //! Rewriting golden/ so that it is never silently half old, half new. An update takes a
 //! lock (`golden/.kcc.lock`: a second update exits 2), writes every new file beside its
 //! target (`.<name>.kcc-new`) before replacing any, records what it is about to replace in
-//! `golden/.kcc-update`, renames, deletes, and removes the record last. A run killed at any
-//! moment leaves either the old tree with stray `.kcc-new` files (removed by the next update)
-//! or the record, which `kcc check` reports, naming the files, until an update completes.
+//! `golden/.kcc-update`, renames, deletes, and removes the record, then the lock.
+//!
+//! An update that fails, panics or gets SIGINT/SIGTERM/SIGHUP while staging removes its
+//! staged files and lock: golden/ is wholly old. A signal while it replaces waits for the
+//! replacing to finish (it only renames): golden/ is wholly new. Killed outright (SIGKILL),
+//! it leaves either the old tree with stray `.kcc-new` files and lock (removed by the next
+//! update) or the record, which `kcc check` reports, naming the files, until an update
+//! completes.
 
 use std::fs::File;
 use std::io::Write;
@@ -11,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Change, Files, GOLDEN_DIR, remove_empty_dirs};
 use crate::diagnostic::{Diagnostic, Failure, Result};
-use crate::output::write_atomic;
+use crate::interrupt::{self, Held};
 
 const LOCK: &str = ".kcc.lock";
 const RECORD: &str = ".kcc-update";
@@ -24,36 +29,34 @@ pub fn apply(root: &Path, expected: &Files, changes: &[Change]) -> Result<()> {
         Failure::Fatal(format!("cannot write {}: {e}", what.display()))
     };
     std::fs::create_dir_all(&golden).map_err(|e| fail(&golden, e))?;
-    let _lock = lock(&golden)?;
+    let mut tx = Transaction::begin(&golden)?;
     remove_stale(&golden);
     if changes.is_empty() {
         return Ok(());
     }
-    // Phase 1: every new text beside its target; on failure, nothing was replaced.
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    // Phase 1: every new text beside its target; on failure (or a signal, or a panic), the
+    // staged files are removed and nothing was replaced.
     for change in changes {
         if let Change::Added(p) | Change::Changed(p) = change {
             let target = root.join(p);
-            let tmp = staged_path(&target);
-            let written = std::fs::create_dir_all(tmp.parent().unwrap_or(&golden))
-                .and_then(|()| write_synced(&tmp, expected[p].as_bytes()));
-            if let Err(e) = written {
-                for (tmp, _) in &staged {
-                    let _ = std::fs::remove_file(tmp);
-                }
-                let _ = std::fs::remove_file(&tmp);
-                return Err(fail(&target, e));
-            }
-            staged.push((tmp, target));
+            tx.stage(&target, expected[p].as_bytes())
+                .map_err(|e| fail(&target, e))?;
         }
     }
-    // The record: from here until it is removed, golden/ may mix old and new files.
+    // Phase 2, which a signal waits for: the record (from here until it is removed, golden/
+    // may mix old and new files), replace, delete, remove the record.
+    let mut held = interrupt::hold();
+    let record_path = golden.join(RECORD);
     let record: String = changes.iter().map(|c| format!("{}\n", c.path())).collect();
-    write_atomic(&golden.join(RECORD), record.as_bytes())?;
-    // Phase 2: replace, then delete.
-    for (tmp, target) in &staged {
+    let record_tmp = tx
+        .stage_held(&mut held, &record_path, record.as_bytes())
+        .map_err(|e| fail(&record_path, e))?;
+    std::fs::rename(&record_tmp, &record_path).map_err(|e| fail(&record_path, e))?;
+    for (tmp, target) in &tx.staged {
         std::fs::rename(tmp, target).map_err(|e| fail(target, e))?;
+        held.forget(tmp);
     }
+    tx.staged.clear();
     for change in changes {
         if let Change::Removed(p) = change {
             let path = root.join(p);
@@ -68,8 +71,76 @@ pub fn apply(root: &Path, expected: &Files, changes: &[Change]) -> Result<()> {
             remove_empty_dirs(root, path.parent());
         }
     }
-    std::fs::remove_file(golden.join(RECORD)).map_err(|e| fail(&golden.join(RECORD), e))?;
+    std::fs::remove_file(&record_path).map_err(|e| fail(&record_path, e))?;
     Ok(())
+}
+
+/// An update in progress: golden/'s lock and the files staged so far. Dropping it (done, an
+/// error, a panic) removes the staged files that were not moved into place, then the lock;
+/// a signal removes them through [`interrupt`].
+struct Transaction {
+    /// The lock file, open and locked, and its path.
+    lock: Option<(File, PathBuf)>,
+    /// (staged file, its target), not yet renamed.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Transaction {
+    /// Takes golden/'s lock.
+    fn begin(golden: &Path) -> Result<Transaction> {
+        let mut held = interrupt::hold();
+        let path = golden.join(LOCK);
+        let file = lock(&path)?;
+        held.add_file(&path);
+        Ok(Transaction {
+            lock: Some((file, path)),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Writes `contents` beside `target`, to be renamed over it.
+    fn stage(&mut self, target: &Path, contents: &[u8]) -> std::io::Result<()> {
+        let mut held = interrupt::hold();
+        let tmp = self.stage_held(&mut held, target, contents)?;
+        self.staged.push((tmp, target.to_path_buf()));
+        Ok(())
+    }
+
+    /// [`Transaction::stage`] under a hold the caller has: the staged file's path.
+    fn stage_held(
+        &mut self,
+        held: &mut Held,
+        target: &Path,
+        contents: &[u8],
+    ) -> std::io::Result<PathBuf> {
+        let tmp = staged_path(target);
+        if let Some(dir) = tmp.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        held.add_file(&tmp);
+        let written = write_synced(&tmp, contents);
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+            held.forget(&tmp);
+        }
+        written.map(|()| tmp)
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let mut held = interrupt::hold();
+        for (tmp, _) in self.staged.drain(..) {
+            let _ = std::fs::remove_file(&tmp);
+            held.forget(&tmp);
+        }
+        // Removed while still locked, so that no other update locks the file meanwhile.
+        if let Some((file, path)) = self.lock.take() {
+            let _ = std::fs::remove_file(&path);
+            held.forget(&path);
+            drop(file);
+        }
+    }
 }
 
 /// `golden/interrupted`: an update was killed between replacing its first file and its
@@ -90,24 +161,38 @@ pub fn interrupted(root: &Path) -> Option<Diagnostic> {
     )
 }
 
-/// The exclusive lock of golden/, held until the returned file is dropped.
-fn lock(golden: &Path) -> Result<File> {
-    let path = golden.join(LOCK);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Failure::Fatal(format!("cannot open {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Failure::Fatal(
-            "another kcc update is running on this golden/ (it holds golden/.kcc.lock)".into(),
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(Failure::Fatal(format!(
-            "cannot lock {}: {e}",
-            path.display()
-        ))),
+/// The exclusive lock of golden/ at `path`, held until the returned file is dropped.
+/// The holder removes the file before unlocking it, so a lock taken on a file that is no
+/// longer at `path` is taken again on the new one.
+fn lock(path: &Path) -> Result<File> {
+    use std::os::unix::fs::MetadataExt;
+    let cannot = |what: &str, e: std::io::Error| {
+        Failure::Fatal(format!("cannot {what} {}: {e}", path.display()))
+    };
+    loop {
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| cannot("open", e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Failure::Fatal(
+                    "another kcc update is running on this golden/ (it holds golden/.kcc.lock)"
+                        .into(),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(cannot("lock", e)),
+        }
+        let locked = file.metadata().map_err(|e| cannot("read", e))?;
+        match std::fs::metadata(path) {
+            Ok(now) if now.dev() == locked.dev() && now.ino() == locked.ino() => return Ok(file),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(cannot("read", e)),
+        }
     }
 }
 
@@ -134,5 +219,30 @@ fn remove_stale(golden: &Path) {
     });
     for path in stale {
         let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_staging_removes_the_staged_files_and_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let golden = dir.path().join(GOLDEN_DIR);
+        std::fs::create_dir_all(golden.join("eqiad")).unwrap();
+        let target = golden.join("eqiad/coredns.yaml");
+        std::fs::write(&target, "old\n").unwrap();
+        let panicked = std::panic::catch_unwind(|| {
+            let mut tx = Transaction::begin(&golden).unwrap();
+            tx.stage(&target, b"new\n").unwrap();
+            assert!(staged_path(&target).exists());
+            assert!(golden.join(LOCK).exists());
+            panic!("a bug while staging");
+        });
+        assert!(panicked.is_err());
+        assert!(!staged_path(&target).exists());
+        assert!(!golden.join(LOCK).exists());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "old\n");
     }
 }
