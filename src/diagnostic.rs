@@ -90,7 +90,7 @@ impl Diagnostic {
     }
 
     /// The notes as printed: where it was seen first, then the rest.
-    fn all_notes(&self) -> Vec<String> {
+    pub(crate) fn all_notes(&self) -> Vec<String> {
         dedup::seen_note(&self.seen)
             .into_iter()
             .chain(self.notes.iter().cloned())
@@ -115,6 +115,11 @@ impl Diagnostic {
             // A secret's file is named, never quoted.
             Some(origin) if origin.file.private => {
                 notes.insert(0, format!("at {origin} (private: not shown)"));
+                ("", String::new(), 0)
+            }
+            // A file that does not exist (a golden file not yet written): named, not quoted.
+            Some(origin) if origin.file.text.is_empty() => {
+                notes.insert(0, format!("at {origin}"));
                 ("", String::new(), 0)
             }
             Some(origin) => {

@@ -21,6 +21,7 @@ pub mod output;
 pub mod owned_dir;
 pub mod project;
 pub mod render;
+pub mod report;
 pub mod schema;
 pub mod schema_errors;
 pub mod secrets;

@@ -10,11 +10,37 @@ use crate::diagnostic::{Diagnostic, Result, Severity};
 use crate::golden;
 use crate::project::Cluster;
 use crate::render::{Fleet, Selection};
+use crate::report::{self, Subject};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
     Json,
+    /// JUnit XML (Jenkins, GitLab)
+    Junit,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
+    /// TAP version 14
+    Tap,
+    /// GitHub Actions workflow commands (annotations)
+    Github,
+}
+
+impl Format {
+    /// The formats CI systems read, whose paths are relative to the repository.
+    fn for_ci(self) -> bool {
+        !matches!(self, Format::Text | Format::Json)
+    }
+}
+
+/// What a run covered, for the formats that say so: the command, what it checked, the
+/// project directory within its repository, notes about the run and its summary line.
+pub struct Context {
+    pub command: &'static str,
+    pub subjects: Vec<Subject>,
+    pub path_prefix: String,
+    pub notes: Vec<String>,
+    pub summary: String,
 }
 
 /// What `check` found, printed in `format`. Failure::Config when there is an error.
@@ -66,8 +92,23 @@ pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> 
             skipped.join(", ")
         ));
     }
-    let summary = format!("kcc check: {} clusters", fleet.project.clusters.len());
-    Ok(format_report(diagnostics, format, &notes, &summary))
+    let context = Context {
+        command: "kcc check",
+        subjects: fleet
+            .project
+            .clusters
+            .iter()
+            .map(|c| Subject::cluster(&c.name))
+            .collect(),
+        // CI annotates files by their path in the repository.
+        path_prefix: match format.for_ci() {
+            true => crate::git::prefix(fleet.root()).unwrap_or_default(),
+            false => String::new(),
+        },
+        notes,
+        summary: format!("kcc check: {} clusters", fleet.project.clusters.len()),
+    };
+    Ok(format_report(diagnostics, format, &context))
 }
 
 /// What checking one cluster leaves behind once its renders are dropped.
@@ -113,18 +154,34 @@ fn check_cluster(
 
 /// Diagnostics in `format`, errors first; `failed` if any is an error. Text ends with
 /// `notes` (lines about the run as a whole) and the summary.
+
+/// Diagnostics in `format`, errors first; `failed` if any is an error. Text ends with the
+/// context's notes (lines about the run as a whole) and its summary.
 pub fn format_report(
     mut diagnostics: Vec<Diagnostic>,
     format: Format,
-    notes: &[String],
-    summary: &str,
+    context: &Context,
 ) -> Report {
-    diagnostics.sort_by_key(|d| std::cmp::Reverse(d.severity));
+    // Errors first; among them drift last, so that a new cluster's many drifting files do
+    // not push the errors that explain them off the screen.
+    diagnostics.sort_by_key(|d| (std::cmp::Reverse(d.severity), d.rule == "golden/drift"));
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
         .count();
     let warnings = diagnostics.len() - errors;
+    let summary = format!(
+        "{}, {errors} error(s), {warnings} warning(s)",
+        context.summary
+    );
+    let run = report::Run {
+        command: context.command,
+        diagnostics: &diagnostics,
+        subjects: &context.subjects,
+        path_prefix: &context.path_prefix,
+        notes: &context.notes,
+        summary: &summary,
+    };
     let mut text = String::new();
     match format {
         Format::Json => {
@@ -137,11 +194,15 @@ pub fn format_report(
             for d in &diagnostics {
                 text.push_str(&d.render_styled(color));
             }
-            for note in notes {
+            for note in &context.notes {
                 let _ = writeln!(text, "{note}");
             }
-            let _ = writeln!(text, "{summary}, {errors} error(s), {warnings} warning(s)");
+            let _ = writeln!(text, "{summary}");
         }
+        Format::Junit => text = report::junit(&run),
+        Format::Sarif => text = report::sarif(&run),
+        Format::Tap => text = report::tap(&run),
+        Format::Github => text = report::github(&run),
     }
     Report {
         text,

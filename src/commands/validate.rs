@@ -10,7 +10,8 @@ use crate::diagnostic::{Failure, Result, read_file};
 use crate::manifest::{Object, parse_manifests};
 use crate::source::SourceFile;
 
-use super::check::{Format, Report, format_report};
+use super::check::{Context, Format, Report, format_report};
+use crate::report::Subject;
 
 /// kubeconform's options.
 pub struct Options<'a> {
@@ -60,6 +61,7 @@ pub fn validate_manifests(
     for path in crd_files {
         crds.add_file(path)?;
     }
+    let subjects: Vec<Subject> = files.iter().map(|f| Subject::file(&f.path)).collect();
     let mut diagnostics = Vec::new();
     let mut objects: Vec<Object> = Vec::new();
     for file in files {
@@ -104,7 +106,15 @@ pub fn validate_manifests(
     if skipped > 0 {
         summary.push_str(&format!(", {skipped} skipped"));
     }
-    Ok(format_report(diagnostics, format, &[], &summary))
+    let context = Context {
+        command: "kcc validate",
+        subjects,
+        // Paths are as given, relative to the working directory.
+        path_prefix: String::new(),
+        notes: Vec::new(),
+        summary,
+    };
+    Ok(format_report(diagnostics, format, &context))
 }
 
 fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {

@@ -12,6 +12,7 @@ use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::helmfile;
 use crate::manifest::write_objects_redacted;
 use crate::render::{Fleet, ReleaseRender};
+use crate::source::{Origin, SourceFile};
 
 pub const GOLDEN_DIR: &str = "golden";
 
@@ -230,11 +231,29 @@ fn compare(current: &Files, expected: &Files) -> Vec<Diagnostic> {
             };
             let old = current.get(path).map(String::as_str).unwrap_or("");
             let new = expected.get(path).map(String::as_str).unwrap_or("");
+            // At the golden file, on its first line that the render changes.
+            let file = SourceFile::new(path, old);
+            let at = Origin::new(&file, first_changed_line(old, new), 1);
             Diagnostic::error("golden/drift", format!("{path} {what}"))
+                .at(Some(&at))
                 .note(crate::diff::summary(path, old, new))
                 .note("run `kcc update` to rewrite golden/, then review the diff")
         })
         .collect()
+}
+
+/// The first line of `old` that `new` does not have in its place (1-based); when `new` only
+/// adds lines at its end, `old`'s last line; line 1 for an empty (or missing) `old`.
+fn first_changed_line(old: &str, new: &str) -> usize {
+    let mut new_lines = new.lines();
+    let mut count = 0;
+    for (i, line) in old.lines().enumerate() {
+        if new_lines.next() != Some(line) {
+            return i + 1;
+        }
+        count = i + 1;
+    }
+    count.max(1)
 }
 
 /// The path of a release's golden file.
@@ -242,4 +261,18 @@ pub fn release_path(cluster: &str, release: &str) -> PathBuf {
     PathBuf::from(GOLDEN_DIR)
         .join(cluster)
         .join(format!("{release}.yaml"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_changed_line;
+
+    #[test]
+    fn drift_points_at_the_first_changed_line() {
+        assert_eq!(first_changed_line("a\nb\nc\n", "a\nB\nc\n"), 2);
+        assert_eq!(first_changed_line("a\nb\n", "a\nb\nc\n"), 2);
+        assert_eq!(first_changed_line("a\nb\nc\n", "a\n"), 2);
+        assert_eq!(first_changed_line("", "a\n"), 1);
+        assert_eq!(first_changed_line("a\n", ""), 1);
+    }
 }
