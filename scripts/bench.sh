@@ -25,8 +25,8 @@
 #   RUNS (default 20): runs of each fleet measurement; scale runs are min(RUNS, 3), and 1
 #   for N >= 1000. --scale defaults to 10,100; `--scale none` skips it. --kcc benchmarks a
 #   given binary instead of building this checkout's. Synthetic fleets go under $TMPDIR
-#   (default /tmp) and are deleted (1000 clusters: ~0.5 GB on disk, several GB of memory
-#   (8.5 GB at 1000) for kcc versions that hold the whole fleet).
+#   (default /tmp) and are deleted (1000 clusters: ~0.5 GB on disk, and 8.5 GB of memory
+#   for kcc versions that hold the whole fleet).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=20
