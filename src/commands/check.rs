@@ -152,9 +152,6 @@ fn check_cluster(
     })
 }
 
-/// Diagnostics in `format`, errors first; `failed` if any is an error. Text ends with
-/// `notes` (lines about the run as a whole) and the summary.
-
 /// Diagnostics in `format`, errors first; `failed` if any is an error. Text ends with the
 /// context's notes (lines about the run as a whole) and its summary.
 pub fn format_report(
