@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::commands::check::Report;
 use crate::diagnostic::{Failure, Result};
-use crate::diff;
+use crate::diff::{self, FleetDiff};
 use crate::git;
 use crate::golden::{self, Files};
 use crate::render::{Fleet, Selection};
@@ -39,15 +39,19 @@ pub struct Options {
 /// with `ignored_changes_pass`).
 pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
     let fleet = load(root, "the working tree")?;
-    let new = render(&fleet, "the working tree")?;
     let d = match base {
-        None => diff::diff(&golden::current(fleet.root())?, &new).labeled("golden/", "render"),
+        None => {
+            let old = Side::Golden(&fleet);
+            let new = Side::Render(&fleet, "the working tree");
+            by_cluster(&old, &new)?.labeled("golden/", "render")
+        }
         Some(rev) => {
             let checkout = git::materialize(root, rev)?;
             let what = format!("`{rev}`");
             let base_fleet = load(checkout.root(), &what)?;
-            let old = render(&base_fleet, &what)?;
-            diff::diff(&old, &new).labeled(rev, "working tree")
+            let old = Side::Render(&base_fleet, &what);
+            let new = Side::Render(&fleet, "the working tree");
+            by_cluster(&old, &new)?.labeled(rev, "working tree")
         }
     };
     let differs = !d.is_empty();
@@ -89,10 +93,68 @@ fn load(root: &Path, what: &str) -> Result<Fleet> {
     Fleet::load(root).map_err(|f| fatal(what, f))
 }
 
-/// What golden/ would hold for the whole fleet (secrets redacted).
-fn render(fleet: &Fleet, what: &str) -> Result<Files> {
-    let renders = fleet
-        .render(&Selection::default())
-        .map_err(|f| fatal(what, f))?;
-    Ok(golden::expected(fleet, &renders))
+/// One side of a diff: golden/ as it is, or what a fleet renders (secrets redacted).
+enum Side<'a> {
+    Golden(&'a Fleet),
+    Render(&'a Fleet, &'a str),
+}
+
+impl Side<'_> {
+    fn fleet(&self) -> &Fleet {
+        match self {
+            Side::Golden(f) | Side::Render(f, _) => f,
+        }
+    }
+
+    /// The cluster's golden files on this side (none if the side has no such cluster).
+    fn cluster(&self, name: &str) -> Result<Files> {
+        match self {
+            Side::Golden(fleet) => golden::current_of_cluster(fleet.root(), name),
+            Side::Render(fleet, _) if fleet.project.cluster(name).is_none() => Ok(Files::new()),
+            Side::Render(fleet, what) => {
+                let renders = fleet
+                    .render(&Selection {
+                        clusters: vec![name.to_string()],
+                        ..Selection::default()
+                    })
+                    .map_err(|f| fatal(what, f))?;
+                Ok(golden::expected(fleet, &renders))
+            }
+        }
+    }
+
+    /// The files outside any cluster's directory (only golden/ has those).
+    fn outside_clusters(&self) -> Result<Files> {
+        match self {
+            Side::Golden(fleet) => golden::outside_clusters(fleet),
+            Side::Render(..) => Ok(Files::new()),
+        }
+    }
+}
+
+/// The diff of two sides, one cluster at a time (in parallel): only one cluster's files of
+/// each side are held at once, and what is kept is the differences.
+fn by_cluster(old: &Side, new: &Side) -> Result<FleetDiff> {
+    use rayon::prelude::*;
+    let mut names: Vec<&str> = new
+        .fleet()
+        .project
+        .clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    for c in &old.fleet().project.clusters {
+        if !names.contains(&c.name.as_str()) {
+            names.push(&c.name);
+        }
+    }
+    let mut parts = names
+        .par_iter()
+        .map(|name| Ok(diff::diff(&old.cluster(name)?, &new.cluster(name)?)))
+        .collect::<Result<Vec<FleetDiff>>>()?;
+    parts.push(diff::diff(
+        &old.outside_clusters()?,
+        &new.outside_clusters()?,
+    ));
+    Ok(FleetDiff::merge(parts))
 }

@@ -169,6 +169,19 @@ impl FleetDiff {
         self.files.is_empty()
     }
 
+    /// The diffs of disjoint sets of files as one (files sorted by path).
+    pub fn merge(parts: Vec<FleetDiff>) -> FleetDiff {
+        let mut all = FleetDiff::default();
+        for part in parts {
+            all.files.extend(part.files);
+            all.new_dirs.extend(part.new_dirs);
+            all.removed_dirs.extend(part.removed_dirs);
+            all.ignored += part.ignored;
+        }
+        all.files.sort_by(|a, b| a.path.cmp(&b.path));
+        all
+    }
+
     /// Names the two sides in the rendered output.
     pub fn labeled(mut self, old: impl Into<String>, new: impl Into<String>) -> FleetDiff {
         self.old = old.into();
