@@ -5,6 +5,7 @@
 //! nothing, while any error remains.
 
 use std::fmt::Write;
+use std::sync::Mutex;
 
 use crate::check;
 use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
@@ -15,20 +16,21 @@ use crate::render::{Fleet, Selection};
 pub fn update(fleet: &Fleet) -> Result<String> {
     use rayon::prelude::*;
     let checker = check::Checker::new(fleet, None)?;
+    // Locked from the start; each cluster's new files are staged as soon as it is rendered,
+    // so only one cluster's texts are held at a time. Dropped on an error: golden/ stays old.
+    let staging = Mutex::new(golden::Update::begin(fleet.root())?);
     let outcomes = fleet
         .project
         .clusters
         .par_iter()
-        .map(|cluster| update_cluster(fleet, &checker, cluster))
+        .map(|cluster| update_cluster(fleet, &checker, cluster, &staging))
         .collect::<Result<Vec<_>>>()?;
     let mut errors = Vec::new();
     let mut facts = Vec::new();
-    let mut expected = Files::new();
     let mut changes = Vec::new();
     for outcome in outcomes {
         errors.extend(outcome.errors);
         facts.push(outcome.facts);
-        expected.extend(outcome.expected);
         changes.extend(outcome.changes);
     }
     errors.extend(checker.fleet(&facts));
@@ -47,7 +49,8 @@ pub fn update(fleet: &Fleet) -> Result<String> {
         let removed = |c: &Change| matches!(c, Change::Removed(_));
         (removed(a), a.path()).cmp(&(removed(b), b.path()))
     });
-    golden::apply(fleet.root(), &expected, &changes)?;
+    let staging = staging.into_inner().unwrap_or_else(|e| e.into_inner());
+    staging.commit(&changes)?;
     let mut out = String::new();
     for change in &changes {
         let _ = match change {
@@ -60,13 +63,12 @@ pub fn update(fleet: &Fleet) -> Result<String> {
     Ok(out)
 }
 
-/// What updating one cluster needs to keep once its renders are dropped: its errors (then
-/// nothing is written), and otherwise the changes to its golden/ directory with the texts
-/// of its new and changed files.
+/// What updating one cluster leaves behind once its renders are dropped: its errors (then
+/// nothing of it is staged), its facts for the fleet rules, and the changes to its golden/
+/// directory, whose new texts are staged.
 struct ClusterUpdate {
     errors: Vec<Diagnostic>,
     facts: check::ClusterFacts,
-    expected: Files,
     changes: Vec<Change>,
 }
 
@@ -74,6 +76,7 @@ fn update_cluster(
     fleet: &Fleet,
     checker: &check::Checker,
     cluster: &Cluster,
+    staging: &Mutex<golden::Update>,
 ) -> Result<ClusterUpdate> {
     let partial = fleet.render_partial(&Selection {
         clusters: vec![cluster.name.clone()],
@@ -94,19 +97,21 @@ fn update_cluster(
         return Ok(ClusterUpdate {
             errors,
             facts,
-            expected: Files::new(),
             changes: Vec::new(),
         });
     }
-    let mut expected = golden::expected(fleet, &partial.renders);
+    let expected = golden::expected(fleet, &partial.renders);
     let current = golden::current_of_cluster(fleet.root(), &cluster.name)?;
     let changes = golden::changes(&current, &expected);
-    // Keep only the texts an update writes.
-    expected.retain(|path, _| changes.iter().any(|c| c.path() == path));
+    let mut staging = staging.lock().unwrap_or_else(|e| e.into_inner());
+    for change in &changes {
+        if let Change::Added(path) | Change::Changed(path) = change {
+            staging.stage(path, &expected[path])?;
+        }
+    }
     Ok(ClusterUpdate {
         errors,
         facts,
-        expected,
         changes,
     })
 }

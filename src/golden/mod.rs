@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod transaction;
 
-pub use transaction::interrupted;
+pub use transaction::{Update, interrupted};
 
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::helmfile;

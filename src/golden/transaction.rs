@@ -24,55 +24,106 @@ const STAGED: &str = ".kcc-new";
 
 /// Applies `changes` to golden/ under `root` as one transaction (see the module comment).
 pub fn apply(root: &Path, expected: &Files, changes: &[Change]) -> Result<()> {
-    let golden = root.join(GOLDEN_DIR);
-    let fail = |what: &Path, e: std::io::Error| {
-        Failure::Fatal(format!("cannot write {}: {e}", what.display()))
-    };
-    std::fs::create_dir_all(&golden).map_err(|e| fail(&golden, e))?;
-    let mut tx = Transaction::begin(&golden)?;
-    remove_stale(&golden);
-    if changes.is_empty() {
-        return Ok(());
-    }
-    // Phase 1: every new text beside its target; on failure (or a signal, or a panic), the
-    // staged files are removed and nothing was replaced.
+    let mut update = Update::begin(root)?;
     for change in changes {
         if let Change::Added(p) | Change::Changed(p) = change {
-            let target = root.join(p);
-            tx.stage(&target, expected[p].as_bytes())
-                .map_err(|e| fail(&target, e))?;
+            update.stage(p, &expected[p])?;
         }
     }
-    // Phase 2, which a signal waits for: the record (from here until it is removed, golden/
-    // may mix old and new files), replace, delete, remove the record.
-    let mut held = interrupt::hold();
-    let record_path = golden.join(RECORD);
-    let record: String = changes.iter().map(|c| format!("{}\n", c.path())).collect();
-    let record_tmp = tx
-        .stage_held(&mut held, &record_path, record.as_bytes())
-        .map_err(|e| fail(&record_path, e))?;
-    std::fs::rename(&record_tmp, &record_path).map_err(|e| fail(&record_path, e))?;
-    for (tmp, target) in &tx.staged {
-        std::fs::rename(tmp, target).map_err(|e| fail(target, e))?;
-        held.forget(tmp);
+    update.commit(changes)
+}
+
+/// An update of golden/ that stages files as they are rendered (so a fleet's texts need
+/// not all be held at once) and replaces them all in [`Update::commit`]. Dropped without
+/// a commit (an error, a panic), it removes what it staged and its lock: golden/ stays old.
+pub struct Update {
+    root: PathBuf,
+    tx: Transaction,
+}
+
+impl Update {
+    /// Takes golden/'s lock (a second update exits 2) and removes what a killed update
+    /// left behind.
+    pub fn begin(root: &Path) -> Result<Update> {
+        let golden = root.join(GOLDEN_DIR);
+        std::fs::create_dir_all(&golden).map_err(|e| cannot_write(&golden, e))?;
+        let tx = Transaction::begin(&golden)?;
+        remove_stale(&golden);
+        Ok(Update {
+            root: root.to_path_buf(),
+            tx,
+        })
     }
-    tx.staged.clear();
-    for change in changes {
-        if let Change::Removed(p) = change {
-            let path = root.join(p);
-            std::fs::remove_file(&path).or_else(|e| match e.kind() {
-                // Already gone (removed by hand meanwhile): the goal is reached.
-                std::io::ErrorKind::NotFound => Ok(()),
-                _ => Err(Failure::Fatal(format!(
-                    "cannot remove {}: {e}",
-                    path.display()
-                ))),
-            })?;
-            remove_empty_dirs(root, path.parent());
+
+    /// Writes the new text of `path` (relative to the root) beside it; nothing is replaced
+    /// yet.
+    pub fn stage(&mut self, path: &str, text: &str) -> Result<()> {
+        let target = self.root.join(path);
+        self.tx
+            .stage(&target, text.as_bytes())
+            .map_err(|e| cannot_write(&target, e))
+    }
+
+    /// Replaces and removes what `changes` say, every added or changed file having been
+    /// staged. Phase 2, which a signal waits for: the record (from here until it is
+    /// removed, golden/ may mix old and new files), replace, delete, remove the record.
+    pub fn commit(mut self, changes: &[Change]) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
         }
+        let root = self.root.clone();
+        let golden = root.join(GOLDEN_DIR);
+        // The staged texts reach the disk before any of them replaces a file.
+        sync_dir_fs(&golden).map_err(|e| cannot_write(&golden, e))?;
+        let mut held = interrupt::hold();
+        let record_path = golden.join(RECORD);
+        let record: String = changes.iter().map(|c| format!("{}\n", c.path())).collect();
+        let record_tmp = self
+            .tx
+            .stage_held(&mut held, &record_path, record.as_bytes())
+            .map_err(|e| cannot_write(&record_path, e))?;
+        std::fs::rename(&record_tmp, &record_path).map_err(|e| cannot_write(&record_path, e))?;
+        File::open(&record_path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| cannot_write(&record_path, e))?;
+        for (tmp, target) in &self.tx.staged {
+            std::fs::rename(tmp, target).map_err(|e| cannot_write(target, e))?;
+            held.forget(tmp);
+        }
+        self.tx.staged.clear();
+        for change in changes {
+            if let Change::Removed(p) = change {
+                let path = root.join(p);
+                std::fs::remove_file(&path).or_else(|e| match e.kind() {
+                    // Already gone (removed by hand meanwhile): the goal is reached.
+                    std::io::ErrorKind::NotFound => Ok(()),
+                    _ => Err(Failure::Fatal(format!(
+                        "cannot remove {}: {e}",
+                        path.display()
+                    ))),
+                })?;
+                remove_empty_dirs(&root, path.parent());
+            }
+        }
+        std::fs::remove_file(&record_path).map_err(|e| cannot_write(&record_path, e))?;
+        Ok(())
     }
-    std::fs::remove_file(&record_path).map_err(|e| fail(&record_path, e))?;
-    Ok(())
+}
+
+fn cannot_write(what: &Path, e: std::io::Error) -> Failure {
+    Failure::Fatal(format!("cannot write {}: {e}", what.display()))
+}
+
+/// Flushes the file system `dir` is on: one sync for every staged file, instead of one per
+/// file (thousands of them in a large fleet).
+fn sync_dir_fs(dir: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let handle = File::open(dir)?;
+    // SAFETY: syncfs takes a file descriptor that stays open for the call.
+    match unsafe { libc::syncfs(handle.as_raw_fd()) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
 }
 
 /// An update in progress: golden/'s lock and the files staged so far. Dropping it (done, an
@@ -118,7 +169,7 @@ impl Transaction {
             std::fs::create_dir_all(dir)?;
         }
         held.add_file(&tmp);
-        let written = write_synced(&tmp, contents);
+        let written = write_file(&tmp, contents);
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
             held.forget(&tmp);
@@ -205,10 +256,10 @@ fn staged_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}{STAGED}"))
 }
 
-fn write_synced(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+/// Written, not synced: [`Update::commit`] syncs them all at once before any rename.
+fn write_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut file = File::create(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    file.write_all(contents)
 }
 
 /// Staged files a killed update left behind.
