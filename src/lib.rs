@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod memory;
 pub mod output;
 pub mod owned_dir;
+pub mod parse_cache;
 pub mod project;
 pub mod render;
 pub mod report;

@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::chart::RenderedFile;
 use crate::diagnostic::Diagnostic;
@@ -44,6 +44,16 @@ pub struct Object {
     pub source: String,
     /// Where the document starts in the rendered text.
     pub origin: Option<Origin>,
+    /// Its canonical YAML, emitted once and shared by every clone (an object many
+    /// clusters render alike is emitted once). Reset when the body changes.
+    pub canonical: Arc<OnceLock<String>>,
+}
+
+impl Object {
+    /// The body's canonical YAML.
+    pub fn canonical(&self) -> &str {
+        self.canonical.get_or_init(|| emit_document(&self.body))
+    }
 }
 
 /// Helm's install order of kinds (helm 3 `kind_sorter.go`); other kinds come after.
@@ -170,6 +180,7 @@ fn object_of(doc: Node, source: &str) -> Result<Object, Diagnostic> {
         origin: doc.origin.clone(),
         body: Arc::new(doc),
         source: source.to_string(),
+        canonical: Arc::default(),
     })
 }
 
@@ -186,7 +197,7 @@ fn write_object(out: &mut String, object: &Object) {
     out.push_str("---\n# Source: ");
     out.push_str(&object.source);
     out.push('\n');
-    out.push_str(&emit_document(&object.body));
+    out.push_str(object.canonical());
 }
 
 /// Like [`write_objects`], with Secret `data`/`stringData` values replaced by a stable
@@ -209,6 +220,7 @@ pub fn redact_secret(object: &Object) -> Object {
     let mut object = object.clone();
     if object.id.kind == "Secret" {
         redact_secret_values(Arc::make_mut(&mut object.body));
+        object.canonical = Arc::default();
     }
     object
 }

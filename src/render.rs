@@ -12,7 +12,8 @@ use rayon::prelude::*;
 use crate::chart::{Chart, to_template};
 use crate::check::{secret_flow, values_schema};
 use crate::diagnostic::{Diagnostic, Failure, Result};
-use crate::manifest::{Object, install_order, parse_objects};
+use crate::manifest::{Object, install_order};
+use crate::parse_cache::ParseCache;
 use crate::project::{Cluster, Project, Release};
 use crate::values::{Layer, LayerCache, merge_layers};
 use crate::yaml::Node;
@@ -24,6 +25,8 @@ pub struct Fleet {
     layers: LayerCache,
     /// For `installed` expressions: kcc's filters and limits, built once per fleet.
     expressions: minijinja::Environment<'static>,
+    /// Rendered files many clusters render alike, parsed once.
+    parsed: ParseCache,
 }
 
 /// Which clusters and releases to render, and with which private overlay.
@@ -106,6 +109,7 @@ impl Fleet {
             charts,
             layers: LayerCache::default(),
             expressions: crate::chart::environment(),
+            parsed: ParseCache::default(),
         })
     }
 
@@ -301,7 +305,7 @@ impl Fleet {
             };
             objects.extend(chart.crd_objects.iter().cloned());
             for file in chart.render(&ctx)? {
-                objects.extend(parse_objects(&file)?);
+                objects.extend(self.parsed.objects(&file)?);
             }
             objects.sort_by(install_order);
             let leaks = secret_flow::check(&objects, &private_secrets(&layers));

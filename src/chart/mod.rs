@@ -43,6 +43,7 @@ pub struct Chart {
 }
 
 /// One rendered file of a chart: its `# Source:` name and text.
+#[derive(Clone)]
 pub struct RenderedFile {
     pub source: String,
     pub file: Arc<SourceFile>,

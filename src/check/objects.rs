@@ -113,10 +113,11 @@ pub fn check(
     view.objects()
         .flat_map(|(release, object)| {
             let run = |version: &'static str| {
-                if Arc::strong_count(&object.body) > 1
-                    && object.id.kind == "CustomResourceDefinition"
-                {
+                let is_shared = Arc::strong_count(&object.body) > 1;
+                if is_shared && object.id.kind == "CustomResourceDefinition" {
                     shared.validate(object, &crds, version)
+                } else if is_shared {
+                    shared.validate_shared(object, &crds, &release.values, version)
                 } else {
                     validate(object, &crds, Some(&release.values), version)
                 }
@@ -187,6 +188,9 @@ type CrdVersions = Vec<(String, Arc<CrdSchema>)>;
 pub struct Shared {
     schemas: Cache<usize, CrdVersions>,
     diagnostics: Cache<(usize, &'static str), Vec<Diagnostic>>,
+    /// Shared objects of Kubernetes' own kinds found valid for a version: valid in every
+    /// cluster on that version (their schema does not depend on the cluster).
+    clean: Cache<(usize, &'static str), ()>,
 }
 
 /// Results by body address, each with a weak reference to its body.
@@ -224,6 +228,30 @@ impl Shared {
             .expect("poisoned")
             .insert(key, (Arc::downgrade(&crd.body), schemas.clone()));
         schemas
+    }
+
+    /// [`validate`] of an object that several clusters share, remembering that it is
+    /// valid: a clean object of a Kubernetes kind is checked once per version.
+    fn validate_shared(
+        &self,
+        object: &Object,
+        crds: &Crds,
+        values: &Node,
+        version: &'static str,
+    ) -> Vec<Diagnostic> {
+        let key = (Self::key(object), version);
+        if Self::hit(&self.clean, &key, object).is_some() {
+            return Vec::new();
+        }
+        let found = validate(object, crds, Some(values), version);
+        let builtin = schema::has_kind(version, &object.id.api_version, &object.id.kind);
+        if found.is_empty() && builtin {
+            self.clean
+                .lock()
+                .expect("poisoned")
+                .insert(key, (Arc::downgrade(&object.body), ()));
+        }
+        found
     }
 
     /// A CRD object is checked against the built-in CustomResourceDefinition schema, the

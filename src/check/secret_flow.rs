@@ -94,6 +94,7 @@ mod tests {
             body: Arc::new(crate::yaml::load_one(&file).unwrap()),
             source: "c/templates/t.yaml".into(),
             origin: None,
+            canonical: Arc::default(),
         }
     }
 
