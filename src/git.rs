@@ -123,7 +123,14 @@ fn extract(repo_dir: &Path, tree: &str, dest: &Path) -> std::result::Result<(), 
         .arg(repo_dir)
         // golden/ is what the base render is compared instead of: never read, so not
         // written (in a large fleet it is most of the tree).
-        .args(["archive", "--format=tar", tree, "--", ".", ":(exclude)golden"])
+        .args([
+            "archive",
+            "--format=tar",
+            tree,
+            "--",
+            ".",
+            ":(exclude)golden",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -157,6 +157,14 @@ pub struct Checker<'a> {
     shared: objects::Shared,
 }
 
+/// One cluster rendered and checked ([`Checker::render_and_check`]).
+pub struct CheckedCluster {
+    pub partial: crate::render::Partial,
+    /// The render errors, then what the checks found.
+    pub diagnostics: Vec<Diagnostic>,
+    pub facts: ClusterFacts,
+}
+
 /// What the fleet-wide rules need of a cluster: its ranges and AS numbers, with where they
 /// were written.
 pub struct ClusterFacts {
@@ -206,6 +214,30 @@ impl<'a> Checker<'a> {
         d.extend(values_version(view));
         d.extend(rules::cluster_rules(self.fleet, view));
         (d, facts)
+    }
+
+    /// Renders one cluster (what renders of it: a failing release does not stop the others)
+    /// and checks it: the renders, the render errors with the findings, and its facts.
+    pub fn render_and_check(&self, cluster: &Cluster) -> crate::diagnostic::Result<CheckedCluster> {
+        let mut partial = self.fleet.render_partial(&crate::render::Selection {
+            clusters: vec![cluster.name.clone()],
+            ..Default::default()
+        })?;
+        let mut diagnostics = std::mem::take(&mut partial.errors);
+        let views = ClusterView::group(self.fleet, &partial.renders, &partial.failed);
+        let facts = match views.first() {
+            Some(view) => {
+                let (found, facts) = self.cluster(view);
+                diagnostics.extend(found);
+                facts
+            }
+            None => ClusterFacts::none(&cluster.name),
+        };
+        Ok(CheckedCluster {
+            partial,
+            diagnostics,
+            facts,
+        })
     }
 
     /// The fleet-wide rules, over every cluster's facts in kcc.yaml order.

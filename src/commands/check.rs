@@ -125,20 +125,9 @@ fn check_cluster(
     checker: &check::Checker,
     cluster: &Cluster,
 ) -> Result<ClusterOutcome> {
-    let partial = fleet.render_partial(&Selection {
-        clusters: vec![cluster.name.clone()],
-        ..Selection::default()
-    })?;
-    let mut diagnostics = partial.errors;
-    let views = check::ClusterView::group(fleet, &partial.renders, &partial.failed);
-    let facts = match views.first() {
-        Some(view) => {
-            let (found, facts) = checker.cluster(view);
-            diagnostics.extend(found);
-            facts
-        }
-        None => check::ClusterFacts::none(&cluster.name),
-    };
+    let checked = checker.render_and_check(cluster)?;
+    let partial = checked.partial;
+    let mut diagnostics = checked.diagnostics;
     diagnostics.extend(golden::drift_of_cluster(
         fleet,
         &cluster.name,
@@ -148,7 +137,7 @@ fn check_cluster(
     Ok(ClusterOutcome {
         diagnostics,
         failed: partial.failed,
-        facts,
+        facts: checked.facts,
     })
 }
 

@@ -11,7 +11,7 @@ use crate::check;
 use crate::diagnostic::{Diagnostic, Failure, Result, Severity};
 use crate::golden::{self, Change, Files};
 use crate::project::Cluster;
-use crate::render::{Fleet, Selection};
+use crate::render::Fleet;
 
 pub fn update(fleet: &Fleet) -> Result<String> {
     use rayon::prelude::*;
@@ -78,20 +78,9 @@ fn update_cluster(
     cluster: &Cluster,
     staging: &Mutex<golden::Update>,
 ) -> Result<ClusterUpdate> {
-    let partial = fleet.render_partial(&Selection {
-        clusters: vec![cluster.name.clone()],
-        ..Selection::default()
-    })?;
-    let mut errors = partial.errors;
-    let views = check::ClusterView::group(fleet, &partial.renders, &partial.failed);
-    let facts = match views.first() {
-        Some(view) => {
-            let (found, facts) = checker.cluster(view);
-            errors.extend(found);
-            facts
-        }
-        None => check::ClusterFacts::none(&cluster.name),
-    };
+    let checked = checker.render_and_check(cluster)?;
+    let (partial, facts) = (checked.partial, checked.facts);
+    let mut errors = checked.diagnostics;
     errors.retain(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
         return Ok(ClusterUpdate {
