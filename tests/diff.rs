@@ -471,3 +471,36 @@ fn diff_ignore_hides_fields_but_still_fails_unless_asked() {
     );
     assert!(stderr(&out).contains("kcc.yaml:"), "{}", stderr(&out));
 }
+
+/// Clusters are diffed in parallel: the output is the same bytes whatever the thread count.
+#[test]
+fn diff_output_does_not_depend_on_thread_count() {
+    let dir = copy_project(&fleet_2023());
+    let p = dir.path();
+    commit_all(p);
+    edit_values(p);
+    edit_file(
+        &p.join("values/common.yaml"),
+        "    max:\n      memory: \"3Gi\"",
+        "    max:\n      memory: \"4Gi\"",
+    );
+    for format in FORMATS {
+        let outputs: Vec<String> = ["1", "3", "8"]
+            .iter()
+            .map(|threads| {
+                let mut cmd = assert_cmd::Command::cargo_bin("kcc").unwrap();
+                cmd.arg("--project")
+                    .arg(p)
+                    .args(["diff", "--base", "HEAD", "--format", format])
+                    .env("NO_COLOR", "1")
+                    .env("RAYON_NUM_THREADS", threads);
+                String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+            })
+            .collect();
+        assert!(outputs[0].len() > 100, "{format}: {}", outputs[0]);
+        assert!(
+            outputs.iter().all(|o| *o == outputs[0]),
+            "{format} differs by thread count"
+        );
+    }
+}
