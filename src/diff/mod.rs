@@ -16,7 +16,7 @@ mod ignore;
 mod markdown;
 mod unified;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -282,8 +282,13 @@ pub fn diff_file(path: &str, old: Option<&str>, new: Option<&str>) -> Option<Fil
         diff: None,
         line: None,
     };
-    let old_docs = old.map_or(Some(Parsed::default()), |t| parse(path, t));
-    let new_docs = new.map_or(Some(Parsed::default()), |t| parse(path, t));
+    let (old_docs, new_docs) = match (old, new) {
+        (Some(o), Some(n)) => parse_changed(path, o, n),
+        _ => (
+            old.map_or(Some(Parsed::default()), |t| parse(path, t, 1)),
+            new.map_or(Some(Parsed::default()), |t| parse(path, t, 1)),
+        ),
+    };
     match (old_docs, new_docs) {
         (Some(o), Some(n)) => {
             file.objects = diff_objects(o.objects, n.objects);
@@ -361,9 +366,90 @@ struct Doc {
     body_line: usize,
 }
 
-/// The objects of a file, or None when some document is not a Kubernetes object (or the
-/// file is not YAML): then it is diffed as text.
-fn parse(path: &str, text: &str) -> Option<Parsed> {
+/// One document of a file as written: from its `---` line to the next.
+struct Chunk<'a> {
+    /// The 1-based line it starts on in the file.
+    line: usize,
+    text: &'a str,
+}
+
+/// The documents of a text, split at its `---` lines (in canonical YAML, the only lines
+/// that are exactly `---`).
+fn chunks(text: &str) -> Vec<Chunk<'_>> {
+    let mut out = Vec::new();
+    let (mut start, mut start_line, mut offset) = (0, 1, 0);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if line.trim_end_matches(['\n', '\r']) == "---" && offset > start {
+            out.push(Chunk {
+                line: start_line,
+                text: &text[start..offset],
+            });
+            (start, start_line) = (offset, i + 1);
+        }
+        offset += line.len();
+    }
+    if offset > start {
+        out.push(Chunk {
+            line: start_line,
+            text: &text[start..],
+        });
+    }
+    out
+}
+
+/// The objects of two versions of a file, leaving out the documents both have word for
+/// word (most of a file a change touches): only what differs is parsed. A document that
+/// holds a Secret is always parsed, so that unredacted values are always noticed.
+fn parse_changed(path: &str, old: &str, new: &str) -> (Option<Parsed>, Option<Parsed>) {
+    let (old_chunks, new_chunks) = (chunks(old), chunks(new));
+    let mut in_new: HashMap<&str, usize> = HashMap::new();
+    for c in &new_chunks {
+        *in_new.entry(c.text).or_default() += 1;
+    }
+    let mut unchanged: HashMap<&str, usize> = HashMap::new();
+    let old_left: Vec<&Chunk> = old_chunks
+        .iter()
+        .filter(|c| {
+            let secret = c.text.lines().any(|l| l == "kind: Secret");
+            match in_new.get_mut(c.text) {
+                Some(n) if *n > 0 && !secret => {
+                    *n -= 1;
+                    *unchanged.entry(c.text).or_default() += 1;
+                    false
+                }
+                _ => true,
+            }
+        })
+        .collect();
+    let new_left: Vec<&Chunk> = new_chunks
+        .iter()
+        .filter(|c| match unchanged.get_mut(c.text) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    let parse_left = |text: &str, left: &[&Chunk]| {
+        let mut all = Parsed::default();
+        for c in left {
+            // A document that does not parse alone: the whole file, as before.
+            let Some(part) = parse(path, c.text, c.line) else {
+                return parse(path, text, 1);
+            };
+            all.objects.extend(part.objects);
+            all.unredacted |= part.unredacted;
+        }
+        Some(all)
+    };
+    (parse_left(old, &old_left), parse_left(new, &new_left))
+}
+
+/// The objects of a file (or of a part of it starting at line `first_line`), or None when
+/// some document is not a Kubernetes object (or the file is not YAML): then it is diffed
+/// as text.
+fn parse(path: &str, text: &str, first_line: usize) -> Option<Parsed> {
     let file = SourceFile::new(path, text);
     let docs = load_documents(&file).ok()?;
     let lines: Vec<&str> = text.lines().collect();
@@ -386,7 +472,8 @@ fn parse(path: &str, text: &str) -> Option<Parsed> {
             name: text_at(&["metadata", "name"])?,
         };
         let body_line = body.origin.as_ref().map_or(1, |o| o.line);
-        let line = document_start(&lines, body_line);
+        let line = document_start(&lines, body_line) + first_line - 1;
+        let body_line = body_line + first_line - 1;
         if id.kind == "Secret" {
             parsed.unredacted |= redact_secret_values(&mut body);
         }
@@ -515,6 +602,37 @@ mod tests {
                 .contains("-  k: v\n+  k: w\n")
         );
         assert!(file.diff.is_none());
+    }
+
+    #[test]
+    fn documents_both_sides_have_are_not_parsed_and_lines_stay_right() {
+        let map = |name: &str, v: &str| {
+            format!(
+                "---\n# Source: x/templates/m.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: n\ndata:\n  k: {v}\n"
+            )
+        };
+        let old: String = ["a", "b", "c"].iter().map(|n| map(n, "1")).collect();
+        let new = format!("{}{}{}", map("a", "1"), map("b", "2"), map("c", "1"));
+        let chunks = chunks(&new);
+        assert_eq!(
+            chunks.iter().map(|c| c.line).collect::<Vec<_>>(),
+            [1, 10, 19]
+        );
+        let (o, n) = parse_changed("p.yaml", &old, &new);
+        let (o, n) = (o.unwrap(), n.unwrap());
+        assert_eq!((o.objects.len(), n.objects.len()), (1, 1));
+        assert_eq!((n.objects[0].line, n.objects[0].body_line), (10, 12));
+        // The same objects, lines and hunks as parsing the whole files.
+        let fast = diff_file("p.yaml", Some(&old), Some(&new)).unwrap();
+        let slow = diff_objects(
+            parse("p.yaml", &old, 1).unwrap().objects,
+            parse("p.yaml", &new, 1).unwrap().objects,
+        );
+        assert_eq!(fast.objects.len(), 1);
+        assert_eq!(fast.objects[0].line, slow[0].line);
+        assert_eq!(fast.objects[0].changed_line, slow[0].changed_line);
+        assert_eq!(fast.objects[0].diff, slow[0].diff);
+        assert_eq!(fast.objects[0].changed_line, Some(14));
     }
 
     #[test]
