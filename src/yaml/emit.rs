@@ -39,7 +39,7 @@ fn write_map(out: &mut String, node: &Node, indent: usize) {
         if i > 0 {
             pad(out, indent);
         }
-        write_string(out, key, indent);
+        write_key(out, key);
         out.push(':');
         write_after_key(out, value, indent);
     }
@@ -117,6 +117,15 @@ fn write_float(out: &mut String, f: f64) {
     } else {
         // Debug keeps a `.0` on whole numbers, so the value stays a float when read back.
         let _ = write!(out, "{f:?}");
+    }
+}
+
+/// A map key is always on one line: a literal block there would be read as the key's value.
+fn write_key(out: &mut String, key: &str) {
+    if needs_quotes(key) {
+        write_double_quoted(out, key);
+    } else {
+        out.push_str(key);
     }
 }
 
@@ -224,6 +233,13 @@ mod tests {
             out,
             "a: |\n  line1\n  line2\nb: |-\n  x\n  y\nc: |2\n    lead\n  z\nd: |+\n  e\n\n"
         );
+    }
+
+    /// A key is never a literal block: `a\nb: 1` written as `|-` read back as a string.
+    #[test]
+    fn multi_line_keys_are_quoted() {
+        let out = roundtrip("m:\n  \"a\\nb\": \"x\\ny\"\n  \"c\\n\": 1\n");
+        assert_eq!(out, "m:\n  \"a\\nb\": |-\n    x\n    y\n  \"c\\n\": 1\n");
     }
 
     #[test]
