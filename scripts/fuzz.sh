@@ -155,7 +155,7 @@ for t in "${targets[@]}"; do
         failed=1
         [[ $crashes -gt 0 ]] || crashes="? (exit $status)"
         grep -m1 -E '^==[0-9]+==|panicked|ERROR: libFuzzer' "$log" || true
-        ls -t "artifacts/$t" | head -n 3 | sed "s|^|  fuzz/artifacts/$t/|"
+        ls -t "artifacts/$t" | head -n 3 | sed "s|^|  fuzz/artifacts/$t/|" || true
     fi
     if [[ $merge -eq 1 ]]; then
         merge_corpus "$t" "$bin_dir/$t" "$work" 2>&1 | tee -a "$log"
