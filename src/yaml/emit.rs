@@ -32,6 +32,10 @@ fn pad(out: &mut String, indent: usize) {
     out.extend(std::iter::repeat_n(' ', indent));
 }
 
+/// The longest key written `key: value`: YAML readers (saphyr, libyaml and so Go's) refuse
+/// a longer implicit key, so a longer one is written as an explicit `? key`.
+const MAX_IMPLICIT_KEY: usize = 1024;
+
 /// Writes `key: value` lines of a non-empty map, each starting at `indent`.
 fn write_map(out: &mut String, node: &Node, indent: usize) {
     let Value::Map(map) = &node.value else { return };
@@ -39,7 +43,13 @@ fn write_map(out: &mut String, node: &Node, indent: usize) {
         if i > 0 {
             pad(out, indent);
         }
-        write_string(out, key, indent);
+        let start = out.len();
+        write_key(out, key);
+        if out[start..].chars().count() > MAX_IMPLICIT_KEY {
+            out.insert_str(start, "? ");
+            out.push('\n');
+            pad(out, indent);
+        }
         out.push(':');
         write_after_key(out, value, indent);
     }
@@ -117,6 +127,15 @@ fn write_float(out: &mut String, f: f64) {
     } else {
         // Debug keeps a `.0` on whole numbers, so the value stays a float when read back.
         let _ = write!(out, "{f:?}");
+    }
+}
+
+/// A map key is always on one line: a literal block there would be read as the key's value.
+fn write_key(out: &mut String, key: &str) {
+    if needs_quotes(key) {
+        write_double_quoted(out, key);
+    } else {
+        out.push_str(key);
     }
 }
 
@@ -224,6 +243,30 @@ mod tests {
             out,
             "a: |\n  line1\n  line2\nb: |-\n  x\n  y\nc: |2\n    lead\n  z\nd: |+\n  e\n\n"
         );
+    }
+
+    /// A key is never a literal block: `a\nb: 1` written as `|-` read back as a string.
+    #[test]
+    fn multi_line_keys_are_quoted() {
+        let out = roundtrip("m:\n  \"a\\nb\": \"x\\ny\"\n  \"c\\n\": 1\n");
+        assert_eq!(out, "m:\n  \"a\\nb\": |-\n    x\n    y\n  \"c\\n\": 1\n");
+    }
+
+    /// A key too long for `key: value` (escapes count) is written `? key` then `: value`.
+    #[test]
+    fn long_keys_are_explicit() {
+        let key = "k".repeat(1025);
+        let del = "\u{7f}".repeat(200);
+        let out = roundtrip(&format!(
+            "l:\n  - ? {key}\n    : {{a: 1}}\n    \"{del}\": x\n"
+        ));
+        let escaped = "\\u007f".repeat(200);
+        assert_eq!(
+            out,
+            format!("l:\n  - ? {key}\n    :\n      a: 1\n    ? \"{escaped}\"\n    : x\n")
+        );
+        let fits = "k".repeat(1024);
+        assert_eq!(roundtrip(&format!("{fits}: 1\n")), format!("{fits}: 1\n"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, StrInput, Tag};
 
 use super::scalar::resolve_plain;
 use super::{Node, Value};
@@ -25,7 +25,6 @@ pub fn load_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
         parser: Parser::new_from_str(&file.text),
         anchors: HashMap::new(),
         nodes: 0,
-        depth: 0,
     };
     let mut docs = Vec::new();
     loop {
@@ -65,6 +64,34 @@ fn indenting_tab(text: &str, after: usize) -> Option<(usize, usize)> {
     })
 }
 
+/// What the next event means inside the innermost open map or list.
+#[derive(Clone, Copy)]
+enum Expect {
+    Item,
+    Key,
+    Value,
+}
+
+/// A map or list whose entries are being read.
+struct Open {
+    entries: Entries,
+    /// Where it starts (its origin), its anchor (0 for none), and the node count there.
+    span: Span,
+    anchor: usize,
+    start: usize,
+}
+
+enum Entries {
+    Seq(Vec<Node>),
+    Map {
+        map: BTreeMap<String, Node>,
+        /// Keys written explicitly, where (merged keys are not in here).
+        written: HashMap<String, Span>,
+        /// A key read, waiting for its value: its text, where, and whether it is `<<`.
+        key: Option<(String, Span, bool)>,
+    },
+}
+
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
     parser: Parser<'a, StrInput<'a>>,
@@ -72,7 +99,6 @@ struct Loader<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     /// Nodes built so far, aliases at their full size.
     nodes: usize,
-    depth: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -118,124 +144,193 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
+    /// The node that `event` starts, read to its end. Nested maps and lists are kept on a
+    /// stack of their own, not the call stack: at [`MAX_DEPTH`] levels the loader needs no
+    /// more of the thread's stack than at one (rayon's worker threads have 2 MiB).
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, Diagnostic> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(Diagnostic::error(
-                "yaml/too-large",
-                format!("maps and lists nested more than {MAX_DEPTH} deep: refused"),
-            )
-            .at(Some(&self.origin(span))));
+        let mut open: Vec<Open> = Vec::new();
+        let mut next = Some((event, span));
+        loop {
+            let (event, span) = match next.take() {
+                Some(pair) => pair,
+                None => self.next()?,
+            };
+            let expecting = match open.last() {
+                Some(Open {
+                    entries: Entries::Seq(_),
+                    ..
+                }) => Expect::Item,
+                Some(Open {
+                    entries: Entries::Map { key: None, .. },
+                    ..
+                }) => Expect::Key,
+                _ => Expect::Value,
+            };
+            let (node, span) = match (expecting, event) {
+                (Expect::Item, Event::SequenceEnd) | (Expect::Key, Event::MappingEnd) => {
+                    let done = open.pop().expect("an open map or list");
+                    self.close(done)
+                }
+                (Expect::Key, Event::Scalar(text, style, _, tag)) => {
+                    let is_merge = text == "<<"
+                        && match &tag {
+                            None => style == ScalarStyle::Plain,
+                            Some(t) => t.suffix == "merge",
+                        };
+                    if let Some(Open {
+                        entries: Entries::Map { key, .. },
+                        ..
+                    }) = open.last_mut()
+                    {
+                        *key = Some((text.into_owned(), span, is_merge));
+                    }
+                    continue;
+                }
+                (Expect::Key, _) => {
+                    return Err(self.error(span, "map keys must be scalars".into()));
+                }
+                (_, event) => {
+                    // The node would be the (open.len() + 1)-th level.
+                    if open.len() >= MAX_DEPTH {
+                        return Err(Diagnostic::error(
+                            "yaml/too-large",
+                            format!("maps and lists nested more than {MAX_DEPTH} deep: refused"),
+                        )
+                        .at(Some(&self.origin(span))));
+                    }
+                    let start = self.nodes;
+                    match event {
+                        Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                            self.count(1, span)?;
+                            let entries = if matches!(event, Event::SequenceStart(..)) {
+                                Entries::Seq(Vec::new())
+                            } else {
+                                Entries::Map {
+                                    map: BTreeMap::new(),
+                                    written: HashMap::new(),
+                                    key: None,
+                                }
+                            };
+                            open.push(Open {
+                                entries,
+                                span,
+                                anchor,
+                                start,
+                            });
+                            continue;
+                        }
+                        Event::Scalar(text, style, anchor, tag) => {
+                            self.count(1, span)?;
+                            let value = self.scalar(&text, style, tag.as_deref(), span)?;
+                            let node = Node::new(value, Some(self.origin(span)));
+                            self.remember(anchor, &node, start);
+                            (node, span)
+                        }
+                        Event::Alias(id) => {
+                            let Some(&(_, size)) = self.anchors.get(&id) else {
+                                return Err(self.error(span, "alias to an unknown anchor".into()));
+                            };
+                            // Counted before it is copied: a bomb stops before it takes the memory.
+                            self.count(size, span)?;
+                            (self.anchors[&id].0.clone(), span)
+                        }
+                        other => return Err(self.error(span, format!("unexpected {other:?}"))),
+                    }
+                }
+            };
+            // A whole node: the document's, or the next entry of the innermost open one.
+            let Some(parent) = open.last_mut() else {
+                return Ok(node);
+            };
+            match &mut parent.entries {
+                Entries::Seq(items) => items.push(node),
+                Entries::Map { map, written, key } => {
+                    let (key, key_span, is_merge) =
+                        key.take().expect("a map value follows its key");
+                    self.add_entry(map, written, key, key_span, is_merge, node, span)?;
+                }
+            }
         }
-        let start = self.nodes;
-        let anchor = match &event {
-            Event::Scalar(_, _, anchor, _)
-            | Event::SequenceStart(anchor, _)
-            | Event::MappingStart(anchor, _) => *anchor,
-            _ => 0,
+    }
+
+    /// Sets `key: value` in a map being read (or merges `value` in, for `<<`).
+    #[allow(clippy::too_many_arguments)]
+    fn add_entry(
+        &self,
+        map: &mut BTreeMap<String, Node>,
+        written: &mut HashMap<String, Span>,
+        key: String,
+        key_span: Span,
+        is_merge: bool,
+        mut value: Node,
+        value_span: Span,
+    ) -> Result<(), Diagnostic> {
+        if is_merge {
+            return self.merge_into(map, value, value_span);
+        }
+        let key_origin = self.origin(key_span);
+        // Keys written explicitly, for duplicate detection: a key a merge key brought in
+        // may be overridden, one written twice may not.
+        if let Some(first) = written.get(&key) {
+            return Err(
+                Diagnostic::error("yaml/duplicate-key", format!("duplicate key `{key}`"))
+                    .at(Some(&key_origin))
+                    .note(format!("first set at {}", self.origin(*first))),
+            );
+        }
+        written.insert(key.clone(), key_span);
+        value.origin = Some(key_origin);
+        map.insert(key, value);
+        Ok(())
+    }
+
+    /// A map or list read to its end.
+    fn close(&mut self, done: Open) -> (Node, Span) {
+        let value = match done.entries {
+            Entries::Seq(items) => Value::Seq(items),
+            Entries::Map { map, .. } => Value::Map(map),
         };
-        let node = self.node_inner(event, span);
-        self.depth -= 1;
-        let node = node?;
+        let node = Node::new(value, Some(self.origin(done.span)));
+        self.remember(done.anchor, &node, done.start);
+        (node, done.span)
+    }
+
+    /// Keeps an anchored node for its aliases, with its size: the nodes counted since
+    /// `start`.
+    fn remember(&mut self, anchor: usize, node: &Node, start: usize) {
         if anchor != 0 {
             self.anchors
                 .insert(anchor, (node.clone(), self.nodes - start));
         }
-        Ok(node)
     }
 
-    fn node_inner(&mut self, event: Event<'a>, span: Span) -> Result<Node, Diagnostic> {
-        let origin = Some(self.origin(span));
-        if !matches!(event, Event::Alias(_)) {
-            self.count(1, span)?;
-        }
-        match event {
-            Event::Scalar(text, style, _, tag) => {
-                let value = match (&tag, style) {
-                    (Some(tag), _) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
-                        self.tagged(&text, &tag.suffix, span)?
-                    }
-                    (_, ScalarStyle::Plain) => {
-                        let value = resolve_plain(&text);
-                        if matches!(value, Value::Float(_)) && is_decimal_integer(&text) {
-                            // Read as a float it would render as 1e+26: no Kubernetes field
-                            // takes that, and the digits the author wrote are lost.
-                            return Err(Diagnostic::error(
-                                "yaml/number",
-                                format!("the integer {text} does not fit in 64 bits"),
-                            )
-                            .at(Some(&self.origin(span)))
-                            .note("Kubernetes integers are int32 or int64; quote it if it is meant as a string"));
-                        }
-                        value
-                    }
-                    _ => Value::Str(text.into_owned()),
-                };
-                Ok(Node::new(value, origin))
+    fn scalar(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: Span,
+    ) -> Result<Value, Diagnostic> {
+        Ok(match (tag, style) {
+            (Some(tag), _) if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" => {
+                self.tagged(text, &tag.suffix, span)?
             }
-            Event::SequenceStart(..) => {
-                let mut items = Vec::new();
-                loop {
-                    let (event, span) = self.next()?;
-                    if matches!(event, Event::SequenceEnd) {
-                        break;
-                    }
-                    items.push(self.node(event, span)?);
+            (_, ScalarStyle::Plain) => {
+                let value = resolve_plain(text);
+                if matches!(value, Value::Float(_)) && is_decimal_integer(text) {
+                    // Read as a float it would render as 1e+26: no Kubernetes field
+                    // takes that, and the digits the author wrote are lost.
+                    return Err(Diagnostic::error(
+                        "yaml/number",
+                        format!("the integer {text} does not fit in 64 bits"),
+                    )
+                    .at(Some(&self.origin(span)))
+                    .note("Kubernetes integers are int32 or int64; quote it if it is meant as a string"));
                 }
-                Ok(Node::new(Value::Seq(items), origin))
+                value
             }
-            Event::MappingStart(..) => {
-                let mut map: BTreeMap<String, Node> = BTreeMap::new();
-                // Keys written explicitly, for duplicate detection: a key a merge key brought
-                // in may be overridden, one written twice may not.
-                let mut written: HashMap<String, Span> = HashMap::new();
-                loop {
-                    let (event, key_span) = self.next()?;
-                    if matches!(event, Event::MappingEnd) {
-                        break;
-                    }
-                    let (key, is_merge) = match event {
-                        Event::Scalar(text, style, _, tag) => {
-                            let is_merge = text == "<<"
-                                && match &tag {
-                                    None => style == ScalarStyle::Plain,
-                                    Some(t) => t.suffix == "merge",
-                                };
-                            (text.into_owned(), is_merge)
-                        }
-                        _ => return Err(self.error(key_span, "map keys must be scalars".into())),
-                    };
-                    let (event, span) = self.next()?;
-                    let mut value = self.node(event, span)?;
-                    if is_merge {
-                        self.merge_into(&mut map, value, span)?;
-                        continue;
-                    }
-                    let key_origin = self.origin(key_span);
-                    if let Some(first) = written.get(&key) {
-                        return Err(Diagnostic::error(
-                            "yaml/duplicate-key",
-                            format!("duplicate key `{key}`"),
-                        )
-                        .at(Some(&key_origin))
-                        .note(format!("first set at {}", self.origin(*first))));
-                    }
-                    written.insert(key.clone(), key_span);
-                    value.origin = Some(key_origin);
-                    map.insert(key, value);
-                }
-                Ok(Node::new(Value::Map(map), origin))
-            }
-            Event::Alias(id) => {
-                let Some(&(_, size)) = self.anchors.get(&id) else {
-                    return Err(self.error(span, "alias to an unknown anchor".into()));
-                };
-                // Counted before it is copied: a bomb stops before it takes the memory.
-                self.count(size, span)?;
-                Ok(self.anchors[&id].0.clone())
-            }
-            other => Err(self.error(span, format!("unexpected {other:?}"))),
-        }
+            _ => Value::Str(text.to_string()),
+        })
     }
 
     /// `<<: *anchor` or `<<: [*a, *b]` (YAML 1.1 merge keys), read as helm's YAML reader
@@ -380,6 +475,32 @@ mod tests {
     fn a_quoted_merge_key_is_a_key() {
         let node = load("a:\n  \"<<\": {x: 1}\n").unwrap();
         assert_eq!(node.lookup(["a", "<<", "x"]).unwrap().value, Value::Int(1));
+    }
+
+    /// Open maps and lists are kept on the loader's own stack: the deepest nesting it
+    /// accepts loads on a thread with little stack. (Recursing, a debug build needed ~12 KiB
+    /// per level, and a values file nested 180 deep overflowed a rayon worker's 2 MiB.)
+    #[test]
+    fn the_deepest_nesting_allowed_needs_little_stack() {
+        let deepest = format!("{}x\n", "- ".repeat(MAX_DEPTH - 1));
+        let too_deep = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        let flow = format!(
+            "a: {}{}\n",
+            "{b: ".repeat(MAX_DEPTH - 2),
+            "}".repeat(MAX_DEPTH - 2)
+        );
+        std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                let node = load(&deepest).unwrap();
+                let path = vec!["0"; MAX_DEPTH - 1];
+                assert_eq!(node.lookup(path).unwrap().as_str(), Some("x"));
+                assert_eq!(load(&too_deep).unwrap_err().rule, "yaml/too-large");
+                assert!(load(&flow).is_ok());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]
