@@ -101,7 +101,7 @@ pub fn values_merge(data: &[u8]) {
     for path in paths.iter().take(MAX_EXPLAINED) {
         let parts: Vec<&str> = path.split('.').collect();
         let _ = origin_of(&merged, &parts);
-        let report = explain(&layers, path);
+        let report = explain(&layers, path).text;
         assert!(report.starts_with(path.as_str()), "explain lost its path");
     }
     let _ = explain(&layers, "");

@@ -18,8 +18,9 @@ pub fn explain(
     let r = fleet.project.named_release(release)?;
     let layers = fleet.layers(c, r, private)?;
     // Like `git config --get`: exit 1 when there is no such value, so scripts can tell.
+    let explained = crate::values::explain(&layers, path);
     Ok(Report {
-        text: crate::values::explain(&layers, path),
-        failed: !crate::values::is_set(&layers, path),
+        text: explained.text,
+        failed: !explained.set,
     })
 }

@@ -16,14 +16,16 @@ pub fn path_parts(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// Whether the merged value at `path` exists.
-pub fn is_set(layers: &[Arc<Layer>], path: &str) -> bool {
-    merge_layers(layers).lookup(path_parts(path)).is_some()
+/// What [`explain`] found.
+pub struct Explained {
+    pub text: String,
+    /// Whether the merged value at the path exists.
+    pub set: bool,
 }
 
 /// A report like hiera's `lookup --explain`: each layer in precedence order, what it says
 /// at `path` (`a.b[0].c`; if anything) and where, then the merged result.
-pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
+pub fn explain(layers: &[Arc<Layer>], path: &str) -> Explained {
     let parts = path_parts(path);
     let mut out = String::new();
     let _ = writeln!(out, "{path}");
@@ -91,7 +93,10 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> String {
             let _ = writeln!(out, "        (not set)");
         }
     }
-    out
+    Explained {
+        text: out,
+        set: result.is_some(),
+    }
 }
 
 /// The node as explain prints it: every value of the private overlay replaced by its
@@ -175,7 +180,7 @@ mod tests {
             let file = SourceFile::new(name.clone(), *text);
             layers.push(Arc::new(parse_layer(&name, file).unwrap()));
         }
-        explain(&layers, path)
+        explain(&layers, path).text
     }
 
     #[test]
@@ -223,11 +228,11 @@ mod tests {
         );
         let layers = [Arc::new(defaults.unwrap()), Arc::new(private.unwrap())];
         for path in ["a", "a.b", "a.n"] {
-            let text = explain(&layers, path);
+            let text = explain(&layers, path).text;
             assert!(!text.contains("hunter2") && !text.contains(": 7"), "{text}");
             assert!(text.contains("(private: sha256:"), "{text}");
         }
-        let text = explain(&layers, "a");
+        let text = explain(&layers, "a").text;
         assert!(text.contains("b: \"(private: sha256:"), "{text}");
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use explain::{explain, is_set, path_parts};
+pub use explain::{Explained, explain, path_parts};
 pub use merge::{coalesce, overlay};
 
 use crate::diagnostic::{Diagnostic, Failure, Result};
