@@ -130,7 +130,7 @@ fn verify_golden(fleet: &Fleet, sel: &Selection) -> Result<()> {
         ..sel.clone()
     };
     let renders = fleet.render(&reviewed)?;
-    let drift = golden::drift(fleet, &renders, golden::Scope::RenderedClusters, &[])?;
+    let drift = golden::drift_of_rendered(fleet, &renders)?;
     if drift.is_empty() {
         return Ok(());
     }

@@ -137,14 +137,6 @@ impl Change {
     }
 }
 
-/// Which golden files a drift check covers.
-pub enum Scope {
-    /// All of golden/: files of clusters or releases no longer rendered are drift too.
-    Fleet,
-    /// Only the directories of the rendered clusters (a deploy of one cluster).
-    RenderedClusters,
-}
-
 /// The golden files a render cannot be compared with when the (cluster, release) pairs
 /// `failed` did not render: their release files, and their clusters' helmfile.yaml (which
 /// lists the releases installed). In the order of `failed`, each cluster's helmfile.yaml
@@ -161,36 +153,28 @@ pub fn not_compared(failed: &[(String, String)]) -> Vec<String> {
     paths
 }
 
-/// One `golden/drift` error per golden file in `scope` that differs from the render, with
-/// the object-level diff. The files of `failed` (cluster, release) pairs are not compared:
-/// a release that did not render has not changed, it is broken, and its error says so.
-pub fn drift(
-    fleet: &Fleet,
-    renders: &[ReleaseRender],
-    scope: Scope,
-    failed: &[(String, String)],
-) -> Result<Vec<Diagnostic>> {
-    let skipped = not_compared(failed);
-    let mut expected = expected(fleet, renders);
-    expected.retain(|path, _| !skipped.contains(path));
-    let in_scope = |path: &str| match scope {
-        Scope::Fleet => true,
-        Scope::RenderedClusters => renders
-            .iter()
-            .any(|r| path.starts_with(&format!("{GOLDEN_DIR}/{}/", r.cluster))),
-    };
-    let current: Files = current(fleet.root())?
-        .into_iter()
-        .filter(|(path, _)| in_scope(path) && !skipped.contains(path))
-        .collect();
-    // An interrupted update first: it explains whatever drift follows.
+/// One `golden/drift` error per file of the rendered clusters' directories of golden/
+/// that differs from the render, with the object-level diff, an interrupted update first
+/// (it explains whatever drift follows). For a deploy of some clusters; `kcc check` takes
+/// the clusters one by one ([`drift_of_cluster`]).
+pub fn drift_of_rendered(fleet: &Fleet, renders: &[ReleaseRender]) -> Result<Vec<Diagnostic>> {
     let mut out: Vec<Diagnostic> = interrupted(fleet.root()).into_iter().collect();
-    out.extend(compare(&current, &expected));
+    // Renders come cluster by cluster, in kcc.yaml order.
+    for of_cluster in renders.chunk_by(|a, b| a.cluster == b.cluster) {
+        out.extend(drift_of_cluster(
+            fleet,
+            &of_cluster[0].cluster,
+            of_cluster,
+            &[],
+        )?);
+    }
     Ok(out)
 }
 
-/// [`drift`] of one cluster's directory of golden/, for its renders (an interrupted update
-/// is the caller's to report: see [`interrupted`]).
+/// `golden/drift` errors of one cluster's directory of golden/, for its renders. The files
+/// of `failed` (cluster, release) pairs are not compared: a release that did not render has
+/// not changed, it is broken, and its error says so. An interrupted update is the caller's
+/// to report (see [`interrupted`]).
 pub fn drift_of_cluster(
     fleet: &Fleet,
     cluster: &str,
