@@ -117,14 +117,6 @@ pub fn describe_field(f: &FieldChange) -> String {
     }
 }
 
-/// The cluster a golden path belongs to (`golden/<cluster>/…`).
-fn cluster_dir(path: &str) -> Option<&str> {
-    let mut parts = path.splitn(3, '/');
-    let _golden = parts.next()?;
-    let cluster = parts.next()?;
-    parts.next().map(|_| cluster)
-}
-
 impl FleetDiff {
     /// The diff as a review reads it (see [`Outline`]).
     pub fn outline(&self) -> Outline<'_> {
@@ -133,7 +125,7 @@ impl FleetDiff {
         let mut by_cause: BTreeMap<GroupKey, Vec<(&FileDiff, usize)>> = BTreeMap::new();
         let mut texts = Vec::new();
         for file in &self.files {
-            let whole_dir = cluster_dir(&file.path).filter(|c| match file.status {
+            let whole_dir = file.cluster.as_deref().filter(|c| match file.status {
                 Status::Added => self.new_dirs.contains(*c),
                 Status::Removed => self.removed_dirs.contains(*c),
                 Status::Changed => false,

@@ -246,12 +246,7 @@ pub fn diff(old: &Files, new: &Files) -> FleetDiff {
         })
         .collect();
     let dirs = |files: &Files| -> BTreeSet<String> {
-        files
-            .keys()
-            .filter_map(|p| {
-                Some(p.split('/').nth(1)?.to_string()).filter(|_| p.matches('/').count() == 2)
-            })
-            .collect()
+        files.keys().filter_map(|p| path_parts(p).0).collect()
     };
     let (old_dirs, new_dirs) = (dirs(old), dirs(new));
     FleetDiff {
