@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
+use crate::tree::{self, Kind};
 
 /// The text of the file at `path`, which must resolve to a file under `root`.
 pub fn read_inside(path: &Path, root: &Path) -> Result<String> {
@@ -21,7 +22,7 @@ pub fn read_inside(path: &Path, root: &Path) -> Result<String> {
 
 /// Like [`read_inside`], but None when nothing is at `path`.
 pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> {
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
+    let Some(kind) = tree::kind_no_follow(path) else {
         return Ok(None);
     };
     let refuse = |message: String| {
@@ -30,10 +31,10 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
             message,
         )]))
     };
-    let real = match std::fs::canonicalize(path) {
+    let real = match tree::canonicalize(path) {
         Ok(real) => real,
         // A dangling link: nothing to read, but not silently nothing either.
-        Err(_) if meta.file_type().is_symlink() => {
+        Err(_) if kind == Kind::Symlink => {
             return refuse(format!("{} is a symbolic link to nothing", path.display()));
         }
         Err(e) => {
@@ -43,7 +44,7 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
             )));
         }
     };
-    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let real_root = tree::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     if !real.starts_with(&real_root) {
         return refuse(format!(
             "{} resolves to {}, outside {}: kcc reads nothing outside the project",
@@ -52,11 +53,11 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
             root.display()
         ));
     }
-    if !real.is_file() {
+    if !tree::is_file(&real) {
         return refuse(format!(
             "{} is {}, where kcc expects a file",
             path.display(),
-            if real.is_dir() {
+            if tree::is_dir(&real) {
                 "a directory"
             } else {
                 "not a regular file"

@@ -312,7 +312,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// (`input/too-large`, `input/encoding`) if it is too large or not UTF-8.
 pub fn read_file(path: &std::path::Path) -> Result<String> {
     let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot read {}: {e}", path.display()));
-    let size = std::fs::metadata(path).map_err(cannot)?.len();
+    let size = crate::tree::len(path).map_err(cannot)?;
     if size > MAX_FILE_BYTES {
         return Err(Failure::Config(vec![Diagnostic::error(
             "input/too-large",
@@ -322,7 +322,7 @@ pub fn read_file(path: &std::path::Path) -> Result<String> {
             ),
         )]));
     }
-    let bytes = std::fs::read(path).map_err(cannot)?;
+    let bytes = crate::tree::read(path).map_err(cannot)?;
     text_of(&path.display().to_string(), bytes)
 }
 

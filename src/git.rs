@@ -1,42 +1,42 @@
-//! A git revision's project tree, materialized in a temp dir for `kcc diff --base REV`.
+//! A git revision's project tree, for `kcc diff --base REV`: mounted in memory (`tree`),
+//! its files read from git's object store when kcc first reads them.
 //!
-//! Read-only towards the repository: `git archive REV:<project dir> | tar -x` into a fresh
-//! temp dir. The working tree, the index, HEAD and the user's checkout are never touched,
-//! so uncommitted changes stay as they are. The project may be a subdirectory of the repo.
+//! Read-only towards the repository: `git ls-tree` lists the revision's tree and
+//! `git cat-file --batch` gives the contents. The working tree, the index, HEAD and the
+//! user's checkout are never touched, and nothing is written anywhere, so an interrupted
+//! diff leaves nothing behind. The project may be a subdirectory of the repo.
 
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
 
 use crate::diagnostic::{Failure, Result};
+use crate::tree::{Blobs, Entry, MemTree, Mount};
 
-/// The project tree at a revision; the temp dir is removed when this is dropped, or if kcc
-/// is interrupted.
+/// The project tree at a revision, mounted until this is dropped.
 pub struct Checkout {
-    dir: tempfile::TempDir,
-    root: PathBuf,
+    mount: Mount,
+    /// The revision as the user named it.
+    rev: String,
     /// The commit the revision resolved to.
     pub commit: String,
 }
 
 impl Checkout {
-    /// The project root inside the temp dir (where kcc.yaml is, if REV has one).
+    /// The project root (where kcc.yaml is, if REV has one): a path that exists only in
+    /// kcc's reads (`tree`), never on disk.
     pub fn root(&self) -> &Path {
-        &self.root
+        self.mount.root()
     }
 
-    /// The temp dir itself.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Checkout {
-    /// Removes the temp dir under a hold, so that a signal meanwhile finds it removed or
-    /// removes it itself.
-    fn drop(&mut self) {
-        let mut held = crate::interrupt::hold();
-        let _ = std::fs::remove_dir_all(self.dir.path());
-        held.forget(self.dir.path());
+    /// `message` with paths in the mounted tree written as git does (`REV:values/a.yaml`),
+    /// and its root as "the tree of `REV`".
+    pub fn shown(&self, message: &str) -> String {
+        let root = self.root().display().to_string();
+        message
+            .replace(&format!("{root}/"), &format!("{}:", self.rev))
+            .replace(&root, &format!("the tree of `{}`", self.rev))
     }
 }
 
@@ -67,13 +67,9 @@ pub fn prefix(project_root: &Path) -> Result<String> {
     })
 }
 
-/// Writes the project tree at revision `rev` into a new temp dir.
-pub fn materialize(project_root: &Path, rev: &str) -> Result<Checkout> {
+/// Mounts the project tree at revision `rev`.
+pub fn revision(project_root: &Path, rev: &str) -> Result<Checkout> {
     let prefix = prefix(project_root)?;
-    // `git archive` in a subdirectory archives only that subdirectory: run it at the top.
-    let top = git(project_root, &["rev-parse", "--show-toplevel"])
-        .map(PathBuf::from)
-        .map_err(|e| Failure::Fatal(format!("cannot find the top of the git repository: {e}")))?;
     let unknown = || Failure::Fatal(format!("unknown git revision `{rev}`"));
     if rev.is_empty() || rev.starts_with('-') {
         return Err(unknown());
@@ -98,75 +94,113 @@ pub fn materialize(project_root: &Path, rev: &str) -> Result<Checkout> {
             "the project directory `{prefix}` does not exist at `{rev}`"
         )));
     }
-    let dir = {
-        let mut held = crate::interrupt::hold();
-        let dir = tempfile::Builder::new()
-            .prefix("kcc-base-")
-            .tempdir()
-            .map_err(|e| Failure::Fatal(format!("cannot create a temp dir: {e}")))?;
-        held.add_dir(dir.path());
-        dir
+    // `COMMIT:DIR` names the project's tree wherever in the repository git runs.
+    let listing = list_tree(project_root, &tree)
+        .map_err(|e| Failure::Fatal(format!("cannot read `{rev}` from git: {e}")))?;
+    let blobs = CatFile {
+        repo: project_root.to_path_buf(),
+        process: Mutex::new(None),
     };
-    extract(&top, &tree, dir.path())
-        .map_err(|e| Failure::Fatal(format!("cannot check out `{rev}` into a temp dir: {e}")))?;
+    // Not a path on disk: what lies there is only the revision's tree.
+    let root = PathBuf::from(format!("/.kcc-git-revision/{commit}"));
     Ok(Checkout {
-        root: dir.path().to_path_buf(),
-        dir,
+        mount: Mount::new(root, MemTree::new(listing, Box::new(blobs))),
+        rev: rev.to_string(),
         commit,
     })
 }
 
-/// `git archive --format=tar TREE -- . ':(exclude)golden' | tar -x -C dest`.
-fn extract(repo_dir: &Path, tree: &str, dest: &Path) -> std::result::Result<(), String> {
-    let mut archive = Command::new("git")
+/// Every entry of `tree` (`git ls-tree -r -z --long`), by path relative to it.
+fn list_tree(repo: &Path, tree: &str) -> std::result::Result<Vec<(String, Entry)>, String> {
+    let out = Command::new("git")
         .arg("-C")
-        .arg(repo_dir)
-        // golden/ is what the base render is compared instead of: never read, so not
-        // written (in a large fleet it is most of the tree).
-        .args([
-            "archive",
-            "--format=tar",
-            tree,
-            "--",
-            ".",
-            ":(exclude)golden",
-        ])
+        .arg(repo)
+        // Paths relative to `tree`, wherever in the repository git runs.
+        .args(["ls-tree", "-r", "-z", "--long", "--full-tree", tree])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
-    let stdout = archive.stdout.take().expect("piped stdout");
-    let untar = Command::new("tar")
-        .args(["-x", "-f", "-", "-C"])
-        .arg(dest)
-        .stdin(Stdio::from(stdout))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn();
-    let untar = match untar {
-        Ok(child) => child.wait_with_output(),
-        Err(e) => {
-            let _ = archive.kill();
-            let _ = archive.wait();
-            return Err(format!("cannot run tar: {e}"));
+    if !out.status.success() {
+        return Err(format!(
+            "git ls-tree: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let mut entries = Vec::new();
+    for record in out.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        // `<mode> SP <type> SP <id> SP+ <size> TAB <path>`
+        let (meta, path) = record
+            .split_once('\t')
+            .ok_or_else(|| format!("git ls-tree: unexpected line `{record}`"))?;
+        let fields: Vec<&str> = meta.split_whitespace().collect();
+        let [mode, _kind, id, size] = fields[..] else {
+            return Err(format!("git ls-tree: unexpected line `{record}`"));
+        };
+        let entry = match mode {
+            "100644" | "100755" => Entry::File {
+                id: id.to_string(),
+                size: size.parse().unwrap_or(u64::MAX),
+            },
+            "120000" => Entry::Symlink { id: id.to_string() },
+            _ => Entry::Other,
+        };
+        entries.push((path.to_string(), entry));
+    }
+    Ok(entries)
+}
+
+/// Blob contents from one long-running `git cat-file --batch`, started at the first read.
+struct CatFile {
+    repo: PathBuf,
+    process: Mutex<Option<(Child, ChildStdin, BufReader<ChildStdout>)>>,
+}
+
+impl Blobs for CatFile {
+    fn read(&self, id: &str) -> io::Result<Vec<u8>> {
+        let mut process = self.process.lock().expect("git cat-file poisoned");
+        if process.is_none() {
+            let mut child = Command::new("git")
+                .arg("-C")
+                .arg(&self.repo)
+                .args(["cat-file", "--batch"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()?;
+            let stdin = child.stdin.take().expect("piped stdin");
+            let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+            *process = Some((child, stdin, stdout));
         }
-    };
-    let archived = archive
-        .wait_with_output()
-        .map_err(|e| format!("git archive: {e}"))?;
-    if !archived.status.success() {
-        return Err(format!(
-            "git archive: {}",
-            String::from_utf8_lossy(&archived.stderr).trim()
-        ));
+        let (_, stdin, stdout) = process.as_mut().expect("started above");
+        writeln!(stdin, "{id}")?;
+        stdin.flush()?;
+        // `<id> blob <size>` then the contents and a newline, or `<id> missing`.
+        let mut header = String::new();
+        stdout.read_line(&mut header)?;
+        let size = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "blob", size] => size
+                .parse::<usize>()
+                .map_err(|_| io::Error::other(format!("git cat-file: `{}`", header.trim())))?,
+            _ => {
+                return Err(io::Error::other(format!(
+                    "git cat-file: `{}`",
+                    header.trim()
+                )));
+            }
+        };
+        let mut bytes = vec![0; size + 1];
+        stdout.read_exact(&mut bytes)?;
+        bytes.pop();
+        Ok(bytes)
     }
-    let untar = untar.map_err(|e| format!("tar: {e}"))?;
-    if !untar.status.success() {
-        return Err(format!(
-            "tar: {}",
-            String::from_utf8_lossy(&untar.stderr).trim()
-        ));
+}
+
+impl Drop for CatFile {
+    fn drop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.process.get_mut().ok().and_then(Option::take) {
+            drop(stdin); // EOF: git exits
+            let _ = child.wait();
+        }
     }
-    Ok(())
 }

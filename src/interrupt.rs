@@ -1,5 +1,5 @@
 //! Files kcc is in the middle of writing — staged golden files and the golden lock, the temp
-//! files of `render --out`, the temp tree of `diff --base` — are registered here. On SIGINT,
+//! files of `render --out` — are registered here. On SIGINT,
 //! SIGTERM or SIGHUP, a listener thread removes them and kcc exits 128 + the signal (130,
 //! 143, 129); when kcc stops for memory ([`crate::memory`]) they are removed too. Only an
 //! uncatchable end (SIGKILL, power loss) leaves them, for the next run to clean up.
@@ -13,13 +13,8 @@ use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-static REGISTRY: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+static REGISTRY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static LISTENER: Once = Once::new();
-
-enum Entry {
-    File(PathBuf),
-    Dir(PathBuf),
-}
 
 /// Starts the listener thread (once; later calls do nothing). Until it runs, signals end
 /// kcc the default way, which is fine while nothing is registered.
@@ -51,18 +46,15 @@ pub fn listen() {
     });
 }
 
-fn registry() -> MutexGuard<'static, Vec<Entry>> {
+fn registry() -> MutexGuard<'static, Vec<PathBuf>> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Removes every registered file; how many there were.
-fn remove(registry: &mut Vec<Entry>) -> usize {
+fn remove(registry: &mut Vec<PathBuf>) -> usize {
     let n = registry.len();
-    for entry in registry.drain(..).rev() {
-        let _ = match entry {
-            Entry::File(path) => std::fs::remove_file(path),
-            Entry::Dir(path) => std::fs::remove_dir_all(path),
-        };
+    for path in registry.drain(..).rev() {
+        let _ = std::fs::remove_file(path);
     }
     n
 }
@@ -76,7 +68,7 @@ pub fn remove_now() {
 }
 
 /// Exclusive use of the registry; a signal waits until it is dropped.
-pub struct Held(MutexGuard<'static, Vec<Entry>>);
+pub struct Held(MutexGuard<'static, Vec<PathBuf>>);
 
 /// Holds the registry (see [`Held`]), starting the listener if it is not running.
 pub fn hold() -> Held {
@@ -87,18 +79,11 @@ pub fn hold() -> Held {
 impl Held {
     /// Removes `path` if kcc is interrupted.
     pub fn add_file(&mut self, path: &Path) {
-        self.0.push(Entry::File(path.to_path_buf()));
-    }
-
-    /// Removes the directory `path`, and everything in it, if kcc is interrupted.
-    pub fn add_dir(&mut self, path: &Path) {
-        self.0.push(Entry::Dir(path.to_path_buf()));
+        self.0.push(path.to_path_buf());
     }
 
     /// `path` is done with (renamed into place, or removed): no longer removed on a signal.
     pub fn forget(&mut self, path: &Path) {
-        self.0.retain(|e| match e {
-            Entry::File(p) | Entry::Dir(p) => p != path,
-        });
+        self.0.retain(|p| p != path);
     }
 }

@@ -29,6 +29,7 @@ pub mod secrets;
 pub mod source;
 pub mod suggest;
 pub mod template_lines;
+pub mod tree;
 pub mod values;
 pub mod yaml;
 

@@ -358,7 +358,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     let releases_node = top.opt("releases");
     let private_fixture = top.opt_string("privateFixture")?;
     if let Some(dir) = &private_fixture
-        && !root.join(dir).is_dir()
+        && !crate::tree::is_dir(&root.join(dir))
     {
         // Without it every secret-bearing object would render without its values, and
         // the mistake would show only as golden drift.
@@ -372,7 +372,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     if let Some(dir) = &private_fixture {
         // Fixture secrets belong to the project: kcc.yaml must not make kcc read (and
         // render into manifests and diffs) values from anywhere else on the machine.
-        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let real = |p: &Path| crate::tree::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         if !real(&root.join(dir)).starts_with(real(root)) {
             return Err(Diagnostic::error(
                 "input/path",

@@ -76,7 +76,7 @@ impl Fleet {
             if !tried.insert(release.chart.clone()) {
                 continue;
             }
-            if !charts_path.join(&release.chart).is_dir() {
+            if !crate::tree::is_dir(&charts_path.join(&release.chart)) {
                 errors.push(
                     Diagnostic::error(
                         "project/chart",
@@ -196,7 +196,7 @@ impl Fleet {
         add(p, d, "cluster × release".to_string(), false, root)?;
         let private_dir = match private {
             // A mistyped --private must not silently deploy without secrets.
-            Some(dir) if !dir.is_dir() => {
+            Some(dir) if !crate::tree::is_dir(dir) => {
                 return Err(Failure::Fatal(format!(
                     "--private {}: no such directory",
                     dir.display()

@@ -129,12 +129,11 @@ pub fn files_under(
         keep: &dyn Fn(&std::path::Path) -> bool,
         out: &mut Vec<std::path::PathBuf>,
     ) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
+        let Ok(entries) = crate::tree::read_dir(dir) else {
             return;
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
+        for path in entries {
+            if crate::tree::is_dir(&path) {
                 walk(&path, keep, out);
             } else if keep(&path) {
                 out.push(path);

@@ -304,6 +304,69 @@ fn diff_base_fails_with_exit_2_outside_git_or_for_an_unknown_revision() {
     }
 }
 
+/// The revision is read from git's object store: nothing is written, so a temp dir that
+/// cannot be written to (or a signal) does not matter.
+#[test]
+fn diff_base_reads_the_revision_without_writing_a_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = copy_project(&fleet_2023());
+    let p = dir.path();
+    commit_all(p);
+    edit_values(p);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+    let out = assert_cmd::Command::cargo_bin("kcc")
+        .unwrap()
+        .args(["--project", p.to_str().unwrap(), "diff", "--base", "HEAD"])
+        .env("TMPDIR", tmp.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("2 files differ; objects: 2 changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// Links in the revision resolve inside it; one that leads out of the project is refused
+/// as in the working tree, and what it points at is never printed.
+#[test]
+fn diff_base_follows_links_in_the_revision_only_inside_the_project() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.yaml");
+    write(&secret, "replicaCount: 7 # sentinel-outside-the-project\n");
+    let dir = copy_project(&fleet_2023());
+    let p = dir.path();
+    let values = p.join("values/eqiad/coredns-values.yaml");
+    let real = p.join("values/eqiad/coredns-values.yaml.real");
+    std::fs::rename(&values, &real).unwrap();
+    std::os::unix::fs::symlink("coredns-values.yaml.real", &values).unwrap();
+    commit_all(p);
+    // The same link on both sides: no difference, so the base read the linked file.
+    let out = kcc(p, &["diff", "--base", "HEAD"]);
+    assert_exit(&out, 0);
+
+    std::fs::remove_file(&values).unwrap();
+    std::os::unix::fs::symlink(&secret, &values).unwrap();
+    git(p, &["commit", "-q", "-a", "-m", "link out"]);
+    std::fs::remove_file(&values).unwrap();
+    std::fs::copy(&real, &values).unwrap();
+    let out = kcc(p, &["diff", "--base", "HEAD"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("cannot render `HEAD`"), "{err}");
+    assert!(
+        err.contains("HEAD:values/eqiad/coredns-values.yaml resolves to /")
+            && err.contains("kcc reads nothing outside the project"),
+        "{err}"
+    );
+    assert!(!err.contains("sentinel") && !stdout(&out).contains("sentinel"));
+}
+
 #[test]
 fn diff_base_reports_a_release_that_is_no_longer_rendered() {
     let dir = copy_project(&fleet_2023());

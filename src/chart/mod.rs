@@ -19,6 +19,7 @@ use crate::confine::{read_inside, read_optional_inside};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, parse_objects};
 use crate::source::{Origin, SourceFile};
+use crate::tree;
 use crate::values::{Layer, parse_layer};
 use crate::yaml::load_one;
 
@@ -54,7 +55,7 @@ impl Chart {
     /// messages spell `charts_dir` (kcc.yaml's `charts`, relative to the project).
     pub fn load(charts_dir: &Path, shown: &str, name: &str) -> Result<Chart> {
         let dir = charts_dir.join(name);
-        if !dir.is_dir() {
+        if !tree::is_dir(&dir) {
             return Err(Failure::Fatal(format!(
                 "chart directory {} does not exist",
                 dir.display()
@@ -62,7 +63,7 @@ impl Chart {
         }
         // A chart that is a link out of the charts directory would let templates read
         // anything: refused like any other link out.
-        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let real = |p: &Path| tree::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
         if !real(&dir).starts_with(real(charts_dir)) {
             return Err(Failure::Config(vec![Diagnostic::error(
                 "input/path",
@@ -78,14 +79,14 @@ impl Chart {
         let mut files = BTreeMap::new();
         for sub in ["templates", "crds"] {
             let sub_dir = dir.join(sub);
-            if !sub_dir.is_dir() {
+            if !tree::is_dir(&sub_dir) {
                 continue;
             }
-            let mut entries: Vec<_> = std::fs::read_dir(&sub_dir)
+            let mut entries: Vec<_> = tree::read_dir(&sub_dir)
                 .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", sub_dir.display())))?
-                .filter_map(|e| e.ok())
-                .filter(|e| e.path().is_file())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .into_iter()
+                .filter(|p| tree::is_file(p))
+                .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
                 .collect();
             entries.sort();
             for entry in entries {

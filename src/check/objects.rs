@@ -57,12 +57,13 @@ impl Crds {
     pub fn load_dir(root: &Path, dir: &str) -> Result<Crds> {
         let mut crds = Crds::default();
         let path = root.join(dir);
-        if !path.is_dir() {
+        if !crate::tree::is_dir(&path) {
             return Ok(crds);
         }
-        let mut names: Vec<_> = std::fs::read_dir(&path)
+        let mut names: Vec<_> = crate::tree::read_dir(&path)
             .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", path.display())))?
-            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .into_iter()
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
             .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
             .collect();
         names.sort();

@@ -46,12 +46,18 @@ pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
             by_cluster(&old, &new)?.labeled("golden/", "render")
         }
         Some(rev) => {
-            let checkout = git::materialize(root, rev)?;
+            let checkout = git::revision(root, rev)?;
             let what = format!("`{rev}`");
-            let base_fleet = load(checkout.root(), &what)?;
+            let in_git = |failure| match failure {
+                Failure::Fatal(message) => Failure::Fatal(checkout.shown(&message)),
+                other => other,
+            };
+            let base_fleet = load(checkout.root(), &what).map_err(in_git)?;
             let old = Side::Render(&base_fleet, &what);
             let new = Side::Render(&fleet, "the working tree");
-            by_cluster(&old, &new)?.labeled(rev, "working tree")
+            by_cluster(&old, &new)
+                .map_err(in_git)?
+                .labeled(rev, "working tree")
         }
     };
     let differs = !d.is_empty();
