@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use kcc::Diagnostic;
-use kcc::chart::RenderedFile;
+use kcc::manifest::RenderedFile;
 use kcc::manifest::{
     Object, install_order, parse_manifests, parse_objects, write_objects, write_objects_redacted,
 };

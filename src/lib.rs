@@ -17,6 +17,7 @@ pub mod helmfile;
 pub mod interrupt;
 pub mod manifest;
 pub mod memory;
+pub mod network;
 pub mod output;
 pub mod owned_dir;
 pub mod parse_cache;

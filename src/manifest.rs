@@ -4,10 +4,17 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use crate::chart::RenderedFile;
 use crate::diagnostic::Diagnostic;
-use crate::source::Origin;
+use crate::source::{Origin, SourceFile};
 use crate::yaml::{Node, Value, emit_document, load_documents};
+
+/// One rendered file of a chart, what manifests are parsed from: its `# Source:` name
+/// (`<chart>/templates/x.yaml`) and text.
+#[derive(Clone)]
+pub struct RenderedFile {
+    pub source: String,
+    pub file: Arc<SourceFile>,
+}
 
 /// (apiVersion, kind, namespace, name): what makes an object the same object.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

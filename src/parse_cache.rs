@@ -10,8 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use crate::chart::RenderedFile;
 use crate::diagnostic::Diagnostic;
+use crate::manifest::RenderedFile;
 use crate::manifest::{Object, parse_objects};
 
 /// Rendered text kept at most, in bytes (the objects parsed from it take a few times more).

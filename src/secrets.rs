@@ -4,7 +4,7 @@
 //! it is found wherever kcc would print it: [`mask`] replaces it by `(private: sha256:…)`.
 //!
 //! Two places use this: every byte kcc prints passes [`mask`] (main.rs), and
-//! [`crate::check::secret_flow`] refuses a render that writes a marked value anywhere but a
+//! [`crate::render::secret_flow`] refuses a render that writes a marked value anywhere but a
 //! Secret's `data`/`stringData`, so it never reaches golden/, diffs or deploy directories.
 
 use std::borrow::Cow;

@@ -17,7 +17,7 @@ pub use env::{FUEL, RECURSION_LIMIT, environment};
 
 use crate::confine::{read_inside, read_optional_inside};
 use crate::diagnostic::{Diagnostic, Failure, Result};
-use crate::manifest::{Object, parse_objects};
+use crate::manifest::{Object, RenderedFile, parse_objects};
 use crate::source::{Origin, SourceFile};
 use crate::tree;
 use crate::values::{Layer, parse_layer};
@@ -41,13 +41,6 @@ pub struct Chart {
     /// Every text file of the chart, by path relative to the chart root.
     files: BTreeMap<String, Arc<SourceFile>>,
     env: Environment<'static>,
-}
-
-/// One rendered file of a chart: its `# Source:` name and text.
-#[derive(Clone)]
-pub struct RenderedFile {
-    pub source: String,
-    pub file: Arc<SourceFile>,
 }
 
 impl Chart {

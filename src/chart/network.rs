@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use crate::check::network::nth_host;
+use crate::network::nth_host;
 use minijinja::{Error, ErrorKind};
 
 fn bad(what: &str, input: &str) -> Error {

@@ -1,11 +1,8 @@
 //! `kcc check`: every diagnostic kcc can find in a rendered fleet: values schemas, object
 //! schemas (Kubernetes and CRDs), and the rules (network, references, duplicates, fleet).
 
-pub mod network;
 pub mod objects;
 pub mod rules;
-pub mod secret_flow;
-pub mod values_schema;
 
 use std::collections::BTreeMap;
 
@@ -169,7 +166,7 @@ pub struct CheckedCluster {
 /// were written.
 pub struct ClusterFacts {
     pub cluster: String,
-    pub network: network::Network,
+    pub network: crate::network::Network,
     pub asns: Vec<(u64, Option<Origin>)>,
 }
 
@@ -178,7 +175,7 @@ impl ClusterFacts {
     pub fn none(cluster: &str) -> ClusterFacts {
         ClusterFacts {
             cluster: cluster.to_string(),
-            network: network::Network::default(),
+            network: crate::network::Network::default(),
             asns: Vec::new(),
         }
     }

@@ -4,9 +4,9 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::chart::RenderedFile;
 use crate::check::objects::{Crds, validate};
 use crate::diagnostic::{Failure, Result, read_file};
+use crate::manifest::RenderedFile;
 use crate::manifest::{Object, parse_manifests};
 use crate::source::SourceFile;
 

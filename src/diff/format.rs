@@ -206,9 +206,9 @@ pub fn summary(path: &str, old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Files;
     use crate::diff::diff;
     use crate::diff::tests::OLD;
-    use crate::golden::Files;
 
     #[test]
     fn text_is_coloured_only_when_asked() {

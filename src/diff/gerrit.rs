@@ -198,8 +198,8 @@ fn cut(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Files;
     use crate::diff::diff;
-    use crate::golden::Files;
 
     /// `n` ConfigMaps in one file, each changed differently: `n` causes.
     fn distinct_changes(n: usize) -> FleetDiff {

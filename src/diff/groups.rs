@@ -229,8 +229,8 @@ fn group(members: Vec<(&FileDiff, usize)>) -> ChangeGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::Files;
     use crate::diff::diff;
-    use crate::golden::Files;
 
     fn limit_range(name: &str, memory: &str) -> String {
         format!(

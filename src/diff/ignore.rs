@@ -36,8 +36,8 @@ impl FleetDiff {
 
 #[cfg(test)]
 mod tests {
+    use crate::diff::Files;
     use crate::diff::diff;
-    use crate::golden::Files;
     use crate::project::DiffIgnore;
 
     const OLD: &str = "---\n# Source: c/templates/d.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    helm.sh/chart: c-1\n  name: d\n  namespace: n\nspec:\n  replicas: 1\n";

@@ -26,10 +26,12 @@ pub use gerrit::{MAX_COMMENTS, MAX_MESSAGE_BYTES, render_gerrit};
 pub use groups::{ChangeGroup, Member, Outline, WholeDir, WholeFile, describe_field};
 pub use markdown::render_markdown;
 
-use crate::golden::Files;
 use crate::manifest::{Identity, redact_secret_values};
 use crate::source::SourceFile;
 use crate::yaml::{Node, Value, emit_document, load_documents};
+
+/// Text files by path: the two sides a diff compares (golden/ on disk, a render).
+pub type Files = BTreeMap<String, String>;
 
 /// Lines of context around each change in unified diffs.
 const CONTEXT: usize = 3;

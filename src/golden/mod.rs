@@ -1,7 +1,6 @@
 //! golden/: the committed, reviewed output. kcc computes what golden/ should hold, compares
 //! it with what is there, and rewrites it atomically.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod transaction;
@@ -16,9 +15,10 @@ use crate::source::{Origin, SourceFile};
 
 pub const GOLDEN_DIR: &str = "golden";
 
-/// File contents by path relative to the project root (`golden/<cluster>/<release>.yaml`,
-/// `golden/<cluster>/helmfile.yaml`). Secret values are digests, never the values.
-pub type Files = BTreeMap<String, String>;
+/// Golden file contents by path relative to the project root
+/// (`golden/<cluster>/<release>.yaml`, `golden/<cluster>/helmfile.yaml`). Secret values
+/// are digests, never the values. What `diff` compares.
+pub use crate::diff::Files;
 
 /// What golden/ should hold for these renders.
 pub fn expected(fleet: &Fleet, renders: &[ReleaseRender]) -> Files {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use kcc::chart::RenderedFile;
+use kcc::manifest::RenderedFile;
 use kcc::manifest::{Identity, parse_objects};
 use kcc::source::SourceFile;
 use kcc::yaml::Node;

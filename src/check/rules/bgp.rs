@@ -11,9 +11,9 @@
 use std::net::IpAddr;
 
 use super::{place, releases_of_chart, trace_value};
-use crate::check::network::{Family, Network, parse_cidr};
 use crate::check::{ClusterFacts, ClusterView};
 use crate::diagnostic::Diagnostic;
+use crate::network::{Family, Network, parse_cidr};
 use crate::render::Fleet;
 use crate::source::Origin;
 use crate::yaml::{Node, Value};

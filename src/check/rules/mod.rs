@@ -68,7 +68,7 @@ pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
 pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {
     let network = view
         .values()
-        .map(|values| crate::check::network::Network::from_values(values).0)
+        .map(|values| crate::network::Network::from_values(values).0)
         .unwrap_or_default();
     ClusterFacts {
         cluster: view.cluster.name.clone(),
@@ -120,7 +120,7 @@ fn releases_of_chart<'a>(
 fn trace<'n>(values: &'n Node, path: &[&str], scalar: &str) -> Option<&'n Origin> {
     let at_path = values
         .lookup(path.iter().copied())
-        .filter(|n| super::network::scalar_text(n).as_deref() == Some(scalar))
+        .filter(|n| crate::network::scalar_text(n).as_deref() == Some(scalar))
         .and_then(|n| n.origin.as_ref());
     at_path.or_else(|| trace_value(values, scalar))
 }

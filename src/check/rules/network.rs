@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 
 use super::{place, releases_of_chart, text, trace};
-use crate::check::network::{Family, Network, nth_host, overlaps, parse_cidr, service_ip_problem};
 use crate::check::{ClusterFacts, ClusterView};
 use crate::diagnostic::Diagnostic;
+use crate::network::{Family, Network, nth_host, overlaps, parse_cidr, service_ip_problem};
 use crate::render::Fleet;
 
 /// The per-cluster network rules.

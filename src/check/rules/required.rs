@@ -9,8 +9,8 @@
 
 use super::releases_of_chart;
 use crate::check::ClusterView;
-use crate::check::network::Network;
 use crate::diagnostic::Diagnostic;
+use crate::network::Network;
 use crate::render::Fleet;
 use crate::source::{Origin, SourceFile};
 use crate::yaml::Value;

@@ -1,6 +1,9 @@
 //! The pipeline from kcc.yaml to objects: plan each cluster × release, merge its value
 //! layers, decide whether it is installed, render its chart, parse the objects.
 
+mod secret_flow;
+mod values_schema;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +13,6 @@ use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
 use crate::chart::{Chart, to_template};
-use crate::check::{secret_flow, values_schema};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
