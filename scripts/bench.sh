@@ -19,6 +19,9 @@
 #   - diff:   `kcc diff --base HEAD` with that same one-line change uncommitted, the fleet
 #             committed to a fresh git repository: the fleet rendered twice (HEAD and the
 #             working tree), N changed objects reported
+#   - diff, 1 cluster: `kcc diff --base HEAD` after a change to one cluster's CoreDNS
+#             replicas instead (the usual review): releases whose inputs are the same on
+#             both sides render once, so this costs about one render of the fleet
 # with the time and memory per cluster, to show how they grow with N.
 #
 # Usage: scripts/bench.sh [RUNS] [--scale 10,100[,1000]] [--kcc BINARY]
@@ -56,7 +59,7 @@ bin_repo=$(git -C "$(dirname "$kcc")" rev-parse --show-toplevel 2>/dev/null || t
 if [ -n "$bin_repo" ]; then
     rev=$(git -C "$bin_repo" rev-parse --short HEAD)
     [ -n "$(git -C "$bin_repo" status --porcelain -- src Cargo.toml Cargo.lock)" ] && rev="$rev+dirty"
-    rev="$rev ($(git -C "$bin_repo" log -1 --format=%s "${rev%+dirty}" | cut -c1-60))"
+    rev="$rev ($(git -C "$bin_repo" log -1 --format=%s "${rev%+dirty}" | python3 -c 'import sys; print(sys.stdin.read().strip()[:60])'))"
 else
     rev=unknown
 fi
@@ -176,7 +179,8 @@ objects = None
 print(f"\nscale: synthetic fleets of N clusters cloned from eqiad (scripts/synth-fleet --from eqiad);")
 print("wall = median, RSS = peak over the runs; update and diff after a one-line change to")
 print("values/common.yaml that changes one object in every cluster; per added cluster = the")
-print("difference to the previous N, divided by the clusters added\n")
+print("difference to the previous N, divided by the clusters added; `diff, 1 cluster`: one")
+print("cluster's CoreDNS replicas changed instead\n")
 print(f"{'':>28}{'':>15}{'per cluster':>20}{'per added cluster':>20}")
 print(f"{'N':>5} {'runs':>4}  {'command':<17}{'wall s':>7}{'RSS MB':>8}{'ms':>10}{'MB':>10}{'ms':>10}{'MB':>10}")
 previous = {}
@@ -192,8 +196,9 @@ for n in [int(x) for x in scale.split(",") if x.strip()]:
             sys.stderr.write(r.stdout)
             sys.exit(f"bench.sh: synth-fleet {n} failed")
         gen = time.perf_counter() - start
+        first = f"synth-{1:0{max(4, len(str(n)))}d}"  # the first cluster
+        g = os.path.join(fleet, "golden", first)
         if objects is None:
-            g = os.path.join(fleet, "golden", f"synth-{1:0{max(4, len(str(n)))}d}")  # the first cluster
             objects = sum(len(re.findall(r"^# Source: ", open(os.path.join(g, f)).read(), re.M))
                           for f in os.listdir(g) if f.endswith(".yaml") and f != "helmfile.yaml")
         project = ["--project", fleet]
@@ -218,6 +223,17 @@ for n in [int(x) for x in scale.split(",") if x.strip()]:
         subprocess.run([*git, "commit", "--quiet", "--no-verify", "-m", "synthetic fleet"], check=True)
         flip(fleet)
         row("diff --base HEAD", *measure([kcc, *project, "diff", "--base", "HEAD"], reps, ok=(1,)))
+        # The usual review: one cluster's values change (its CoreDNS replicas); the releases
+        # whose inputs are the same on both sides render once.
+        flip(fleet)
+        one = os.path.join(fleet, "values", first, "coredns-values.yaml")
+        text, k = re.subn(r"^replicaCount: (\d+)$", lambda m: f"replicaCount: {int(m.group(1)) + 1}",
+                          open(one).read(), flags=re.M)
+        if k != 1:
+            sys.exit(f"bench.sh: {one} has no `replicaCount: N` line to change")
+        open(one, "w").write(text)
+        row("diff, 1 cluster", *measure([kcc, *project, "diff", "--base", "HEAD"], reps, ok=(1,),
+                                        expect=r"\b1 file differs"))
         print(f"{n:>5}       (generated in {gen:.0f} s, {objects} objects per cluster)", flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)

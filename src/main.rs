@@ -40,6 +40,7 @@ impl Select {
             clusters: self.clusters,
             releases: self.releases,
             private: self.private,
+            reuse: None,
         }
     }
 }

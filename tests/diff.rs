@@ -304,6 +304,68 @@ fn diff_base_fails_with_exit_2_outside_git_or_for_an_unknown_revision() {
     }
 }
 
+/// A release renders once when its inputs are the same on both sides: a change to any
+/// input of the render still shows, whichever file it is in.
+#[test]
+fn diff_base_sees_a_change_in_any_input_of_a_render() {
+    let edits: [(&str, &str, &str, &str); 4] = [
+        (
+            "charts/coredns/templates/_helpers.j2",
+            r#"chart.name ~ "-" ~ chart.version"#,
+            r#"chart.name ~ "_" ~ chart.version"#,
+            "coredns.yaml",
+        ),
+        (
+            "charts/coredns/Chart.yaml",
+            "version: 0.3.3",
+            "version: 0.3.4",
+            "coredns.yaml",
+        ),
+        (
+            "charts/coredns/values.yaml",
+            "tag: 1.8.7-1",
+            "tag: 1.8.7-2",
+            "coredns.yaml",
+        ),
+        (
+            "fixtures/private/cfssl-issuer-values.yaml",
+            "key: fixture-secret-key",
+            "key: fixture-secret-key-2",
+            "cfssl-issuer.yaml",
+        ),
+    ];
+    for (file, from, to, golden) in edits {
+        let dir = copy_project(&fleet_2023());
+        let p = dir.path();
+        commit_all(p);
+        edit_file(&p.join(file), from, to);
+        let out = kcc(p, &["diff", "--base", "HEAD", "--format", "json"]);
+        assert_exit(&out, 1);
+        let report = json(&stdout(&out));
+        let paths: Vec<&str> = report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert!(!paths.is_empty(), "{file}: no difference");
+        assert!(
+            paths.iter().all(|path| path.ends_with(golden)),
+            "{file}: {paths:?}"
+        );
+        // The same as the working tree's render against golden/ after an update of HEAD.
+        let against_golden = kcc(p, &["diff", "--format", "json"]);
+        assert_eq!(
+            json(&stdout(&against_golden))["files"]
+                .as_array()
+                .unwrap()
+                .len(),
+            paths.len(),
+            "{file}"
+        );
+    }
+}
+
 /// The revision is read from git's object store: nothing is written, so a temp dir that
 /// cannot be written to (or a signal) does not matter.
 #[test]

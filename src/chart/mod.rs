@@ -40,7 +40,23 @@ pub struct Chart {
     pub value_keys: BTreeSet<String>,
     /// Every text file of the chart, by path relative to the chart root.
     files: BTreeMap<String, Arc<SourceFile>>,
+    /// sha256 of everything a render of the chart reads besides its context: its files,
+    /// Chart.yaml, values.yaml and values.schema.json.
+    pub digest: Vec<u8>,
     env: Environment<'static>,
+}
+
+/// sha256 of files' paths and texts, each length-prefixed so that no two sets collide.
+fn digest<'a>(files: impl Iterator<Item = &'a Arc<SourceFile>>) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for file in files {
+        for part in [file.path.as_bytes(), file.text.as_bytes()] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    hasher.finalize().to_vec()
 }
 
 impl Chart {
@@ -162,7 +178,14 @@ impl Chart {
             }
         }
         let value_keys = value_keys(&defaults, schema.as_deref(), &env, &files);
+        let digest = digest(
+            files
+                .values()
+                .chain([&chart_yaml, &defaults.file])
+                .chain(schema.as_ref()),
+        );
         Ok(Chart {
+            digest,
             name: chart_name,
             version,
             app_version,

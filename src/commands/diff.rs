@@ -4,13 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::commands::check::Report;
 use crate::diagnostic::{Failure, Result};
 use crate::diff::{self, FleetDiff};
 use crate::git;
 use crate::golden::{self, Files};
-use crate::render::{Fleet, Selection};
+use crate::render::{Fleet, Reuse, Selection};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -113,7 +114,8 @@ impl Side<'_> {
     }
 
     /// The cluster's golden files on this side (none if the side has no such cluster).
-    fn cluster(&self, name: &str) -> Result<Files> {
+    /// A render shares what it can with the other side's through `reuse`.
+    fn cluster(&self, name: &str, reuse: &Arc<Reuse>) -> Result<Files> {
         match self {
             Side::Golden(fleet) => golden::current_of_cluster(fleet.root(), name),
             Side::Render(fleet, _) if fleet.project.cluster(name).is_none() => Ok(Files::new()),
@@ -121,6 +123,7 @@ impl Side<'_> {
                 let renders = fleet
                     .render(&Selection {
                         clusters: vec![name.to_string()],
+                        reuse: Some(Arc::clone(reuse)),
                         ..Selection::default()
                     })
                     .map_err(|f| fatal(what, f))?;
@@ -154,9 +157,20 @@ fn by_cluster(old: &Side, new: &Side) -> Result<FleetDiff> {
             names.push(&c.name);
         }
     }
+    let reuse = Arc::new(Reuse::default());
     let mut parts = names
         .par_iter()
-        .map(|name| Ok(diff::diff(&old.cluster(name)?, &new.cluster(name)?)))
+        .map(|name| {
+            // The new side first: its errors are the ones to report.
+            let new_files = new.cluster(name, &reuse);
+            let old_files = match new_files {
+                Ok(_) => old.cluster(name, &reuse),
+                Err(_) => Ok(Files::new()),
+            };
+            reuse.forget_cluster(name);
+            let new_files = new_files?;
+            Ok(diff::diff(&old_files?, &new_files))
+        })
         .collect::<Result<Vec<FleetDiff>>>()?;
     parts.push(diff::diff(
         &old.outside_clusters()?,

@@ -1,8 +1,11 @@
 //! The pipeline from kcc.yaml to objects: plan each cluster × release, merge its value
 //! layers, decide whether it is installed, render its chart, parse the objects.
 
+mod reuse;
 mod secret_flow;
 mod values_schema;
+
+pub use reuse::Reuse;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,8 @@ pub struct Selection {
     pub releases: Vec<String>,
     /// `--private DIR`; None means the project's fixture overlay.
     pub private: Option<PathBuf>,
+    /// Renders to share with the other side of a diff.
+    pub reuse: Option<Arc<Reuse>>,
 }
 
 /// Whether a release is installed in a cluster, and why.
@@ -278,6 +283,7 @@ impl Fleet {
         cluster: &Cluster,
         release: &Release,
         private: Option<&Path>,
+        reuse: Option<&Reuse>,
     ) -> Result<ReleaseRender> {
         let _doing = crate::memory::doing(format_args!(
             "rendering release {} for cluster {}",
@@ -305,15 +311,25 @@ impl Fleet {
                 chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
                 cluster => Self::cluster_context(cluster),
             };
-            objects.extend(chart.crd_objects.iter().cloned());
-            for file in chart.render(&ctx)? {
-                objects.extend(self.parsed.objects(&file)?);
-            }
-            objects.sort_by(install_order);
-            let leaks = secret_flow::check(&objects, &private_secrets(&layers));
-            if !leaks.is_empty() {
-                return Err(Failure::Config(leaks));
-            }
+            let secrets = private_secrets(&layers);
+            // A release whose inputs the other side of a diff rendered already is not
+            // rendered again.
+            let shared = reuse
+                .and_then(|r| Some((r, reuse::RenderInput::of(&chart.digest, &ctx, &secrets)?)));
+            let offer = match &shared {
+                Some((r, input)) => r.take(&cluster.name, &release.name, input),
+                None => reuse::Offer::Differs,
+            };
+            objects = match offer {
+                reuse::Offer::Same(same) => same,
+                offer => {
+                    let objects = self.render_objects(chart, &ctx, &secrets)?;
+                    if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
+                        r.offer(&cluster.name, &release.name, input, &objects);
+                    }
+                    objects
+                }
+            };
         }
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
@@ -322,6 +338,26 @@ impl Fleet {
             values,
             objects,
         })
+    }
+
+    /// A chart's objects for a template context, in install order; refused when they hold
+    /// a private value outside a Secret's data.
+    fn render_objects(
+        &self,
+        chart: &Chart,
+        ctx: &Mj,
+        secrets: &[crate::secrets::Secret],
+    ) -> Result<Vec<Object>> {
+        let mut objects: Vec<Object> = chart.crd_objects.to_vec();
+        for file in chart.render(ctx)? {
+            objects.extend(self.parsed.objects(&file)?);
+        }
+        objects.sort_by(install_order);
+        let leaks = secret_flow::check(&objects, secrets);
+        if !leaks.is_empty() {
+            return Err(Failure::Config(leaks));
+        }
+        Ok(objects)
     }
 
     /// Renders a selection, clusters × releases in parallel, all or nothing: any error
@@ -343,7 +379,7 @@ impl Fleet {
         let pairs = self.select(sel)?;
         let results: Vec<Result<ReleaseRender>> = pairs
             .par_iter()
-            .map(|(c, r)| self.render_release(c, r, sel.private.as_deref()))
+            .map(|(c, r)| self.render_release(c, r, sel.private.as_deref(), sel.reuse.as_deref()))
             .collect();
         let mut partial = Partial::default();
         for ((cluster, release), result) in pairs.iter().zip(results) {
