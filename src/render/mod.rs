@@ -305,6 +305,8 @@ impl Fleet {
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }
+            // What the template sees. Keep `facts` below in step: it names what this is
+            // made of besides the chart and the values, for `Reuse`.
             let ctx = context! {
                 values => template_values,
                 release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
@@ -314,8 +316,17 @@ impl Fleet {
             let secrets = private_secrets(&layers);
             // A release whose inputs the other side of a diff rendered already is not
             // rendered again.
-            let shared = reuse
-                .and_then(|r| Some((r, reuse::RenderInput::of(&chart.digest, &ctx, &secrets)?)));
+            let shared = reuse.map(|r| {
+                let mut facts = vec![
+                    release.name.as_str(),
+                    release.namespace.as_str(),
+                    cluster.name.as_str(),
+                    cluster.group.as_str(),
+                    cluster.kubernetes_version.as_str(),
+                ];
+                facts.extend(cluster.toggles.iter().map(String::as_str));
+                (r, reuse::RenderInput::of(&chart.digest, &layers, &facts))
+            });
             let offer = match &shared {
                 Some((r, input)) => r.take(&cluster.name, &release.name, input),
                 None => reuse::Offer::Differs,

@@ -12,36 +12,39 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::manifest::Object;
+use std::sync::Arc;
 
-/// Everything a release's render reads, in a form compared byte for byte.
+use crate::manifest::Object;
+use crate::values::Layer;
+
+/// Everything a release's render reads, as one sha256: equal inputs, equal objects.
 #[derive(PartialEq, Eq)]
-pub struct RenderInput {
-    /// sha256 of the chart's files (`Chart::digest`).
-    pub chart: Vec<u8>,
-    /// The template context as JSON (ints and floats stay distinct: `1` is not `1.0`).
-    pub context: String,
-    /// The private strings `secret/flow` checks the render against.
-    pub private: Vec<String>,
-}
+pub struct RenderInput(Vec<u8>);
 
 impl RenderInput {
-    /// The inputs of a render of the chart with `digest` in `context`; None if the context
-    /// cannot be written as JSON (then the render is not shared).
-    pub fn of(
-        digest: &[u8],
-        context: &minijinja::Value,
-        private: &[crate::secrets::Secret],
-    ) -> Option<RenderInput> {
-        Some(RenderInput {
-            chart: digest.to_vec(),
-            context: serde_json::to_string(context).ok()?,
-            // Which values are private: the values themselves are in the context.
-            private: private
-                .iter()
-                .map(|s| format!("{}={}", s.key, s.mask))
-                .collect(),
-        })
+    /// The inputs of a render: the chart (`Chart::digest`: its files, Chart.yaml and
+    /// defaults), the value layers (role, privacy and text: the values merge from them),
+    /// and the facts the template context holds besides values and chart (release and
+    /// cluster). Hashing the layers' texts, each hashed once per file, is much cheaper
+    /// than writing out the merged values of every release.
+    pub fn of(chart: &[u8], layers: &[Arc<Layer>], facts: &[&str]) -> RenderInput {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        let mut part = |bytes: &[u8]| {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(bytes);
+        };
+        part(chart);
+        part(&(layers.len() as u64).to_le_bytes());
+        for layer in layers {
+            part(layer.role.as_bytes());
+            part(&[u8::from(layer.file.private)]);
+            part(layer.digest());
+        }
+        for fact in facts {
+            part(fact.as_bytes());
+        }
+        RenderInput(hasher.finalize().to_vec())
     }
 }
 

@@ -6,7 +6,7 @@ mod merge;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use explain::{Explained, explain, path_parts};
 pub use merge::{coalesce, overlay};
@@ -22,6 +22,19 @@ pub struct Layer {
     pub role: String,
     pub file: Arc<SourceFile>,
     pub root: Node,
+    /// sha256 of the file's text, computed when first asked for.
+    digest: OnceLock<Vec<u8>>,
+}
+
+impl Layer {
+    /// sha256 of the file's text: two layers with the same role and digest give the same
+    /// values.
+    pub fn digest(&self) -> &[u8] {
+        self.digest.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(self.file.text.as_bytes()).to_vec()
+        })
+    }
 }
 
 /// Parses a values file: a map at the top, or nothing at all.
@@ -53,6 +66,7 @@ pub fn parse_layer(role: &str, file: Arc<SourceFile>) -> Result<Layer, Diagnosti
         role: role.to_string(),
         file,
         root,
+        digest: OnceLock::new(),
     })
 }
 
@@ -116,6 +130,7 @@ fn relabel(layer: &Arc<Layer>, role: &str) -> Arc<Layer> {
             role: role.to_string(),
             file: Arc::clone(&layer.file),
             root: layer.root.clone(),
+            digest: layer.digest.clone(),
         })
     }
 }
