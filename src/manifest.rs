@@ -139,14 +139,35 @@ fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Dia
         if matches!(doc.value, Value::Null) {
             continue;
         }
-        if expand_lists
-            && doc.get("kind").and_then(Node::as_str) == Some("List")
-            && let Some(items) = doc.get("items").and_then(Node::as_seq)
-        {
-            for item in items {
+        let is_list = doc.get("kind").and_then(Node::as_str) == Some("List");
+        if expand_lists && is_list {
+            let items = doc.get("items");
+            let Some(seq) = items.and_then(Node::as_seq) else {
+                return Err(Diagnostic::error(
+                    "manifest/not-an-object",
+                    match items {
+                        Some(items) => format!(
+                            "the `items` of a `kind: List` must be a list of objects, not {}",
+                            items.a_type_name()
+                        ),
+                        None => "a `kind: List` needs `items`, a list of objects".to_string(),
+                    },
+                )
+                .at(items.unwrap_or(&doc).origin.as_ref()));
+            };
+            for item in seq {
                 objects.push(object_of(item.clone(), &rendered.source)?);
             }
             continue;
+        }
+        if is_list && doc.lookup(["metadata", "name"]).is_none() {
+            // As `helm template` writes it, a List has no identity kcc can track.
+            return Err(Diagnostic::error(
+                "manifest/identity",
+                "a chart must render each object as its own document, not a `kind: List`",
+            )
+            .at(doc.origin.as_ref())
+            .note("write the items as documents separated by `---`"));
         }
         objects.push(object_of(doc, &rendered.source)?);
     }
@@ -158,8 +179,8 @@ fn object_of(doc: Node, source: &str) -> Result<Object, Diagnostic> {
         return Err(Diagnostic::error(
             "manifest/not-an-object",
             format!(
-                "a rendered document must be a map, not a {}",
-                doc.type_name()
+                "a rendered document must be a map, not {}",
+                doc.a_type_name()
             ),
         )
         .at(doc.origin.as_ref()));

@@ -153,7 +153,7 @@ impl Network {
                     continue;
                 }
                 let parsed = scalar_text(node)
-                    .ok_or_else(|| format!("expected a CIDR, not a {}", node.type_name()))
+                    .ok_or_else(|| format!("expected a CIDR, not {}", node.a_type_name()))
                     .and_then(|t| parse_cidr(&t));
                 match parsed {
                     Ok(net) if Family::of_net(&net) == want => {
@@ -189,8 +189,8 @@ impl Network {
                 Diagnostic::error(
                     "network/cidr",
                     format!(
-                        "kubernetesMasters.cidrs must be a list of CIDRs, not a {}",
-                        node.type_name()
+                        "kubernetesMasters.cidrs must be a list of CIDRs, not {}",
+                        node.a_type_name()
                     ),
                 )
                 .at(node.origin.as_ref()),
@@ -199,7 +199,7 @@ impl Network {
         if let Some(cidrs) = masters.and_then(Node::as_seq) {
             for node in cidrs {
                 let parsed = scalar_text(node)
-                    .ok_or_else(|| format!("expected a CIDR, not a {}", node.type_name()))
+                    .ok_or_else(|| format!("expected a CIDR, not {}", node.a_type_name()))
                     .and_then(|t| parse_cidr(&t));
                 match parsed {
                     Ok(net) => network.masters.push(Range {

@@ -340,7 +340,7 @@ impl<'a> Fields<'a> {
 fn type_error(node: &Node, what: &str, expected: &str) -> Diagnostic {
     Diagnostic::error(
         "project/schema",
-        format!("`{what}` must be {expected}, not a {}", node.type_name()),
+        format!("`{what}` must be {expected}, not {}", node.a_type_name()),
     )
     .at(node.origin.as_ref())
 }
@@ -473,7 +473,30 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
                 },
             })
             .collect();
-        let values = f.strings("values")?.into_iter().map(|(s, _)| s).collect();
+        let mut values = Vec::new();
+        for (path, origin) in f.strings("values")? {
+            // Relative to the project and inside it: said here, at its kcc.yaml line, not
+            // when a render first reads it (links out are refused there).
+            let escapes = Path::new(&path)
+                .components()
+                .try_fold(0usize, |depth, c| match c {
+                    std::path::Component::Normal(_) => Some(depth + 1),
+                    std::path::Component::CurDir => Some(depth),
+                    std::path::Component::ParentDir => depth.checked_sub(1),
+                    _ => None,
+                });
+            if escapes.is_none() {
+                return Err(Diagnostic::error(
+                    "input/path",
+                    format!(
+                        "release `{name}`: values file `{path}` is outside the project: kcc reads nothing outside it"
+                    ),
+                )
+                .at(Some(&origin))
+                .note("extra values files are paths relative to the project directory"));
+            }
+            values.push(path);
+        }
         let installed = f.opt_string("installed")?;
         let origin = item.origin.clone().expect("loaded nodes have origins");
         f.finish()?;

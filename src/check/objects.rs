@@ -14,7 +14,7 @@ use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
 use crate::manifest::Object;
 use crate::schema::{self, crd_schemas, node_at};
 use crate::source::{Origin, SourceFile};
-use crate::yaml::{Node, load_documents};
+use crate::yaml::{Node, Value, load_documents};
 
 /// CRD schemas by `group/version/Kind`.
 #[derive(Default, Clone)]
@@ -82,13 +82,36 @@ impl Crds {
         ))
     }
 
+    /// The CRDs of a file given as CRDs: anything else in it is an error, not silently no
+    /// schema (an object put there by mistake, or a CRD with its `kind` misspelt). Empty
+    /// documents are fine.
     fn add_text(&mut self, file: Arc<SourceFile>) -> Result<()> {
+        let mut errors = Vec::new();
         for doc in load_documents(&file)? {
-            if doc.get("kind").and_then(Node::as_str) == Some("CustomResourceDefinition") {
-                self.add_crd(&doc);
+            let kind = doc.get("kind");
+            match kind.and_then(Node::as_str) {
+                Some("CustomResourceDefinition") => self.add_crd(&doc),
+                _ if matches!(doc.value, Value::Null) => {}
+                other => errors.push(
+                    Diagnostic::error(
+                        "schema/crd",
+                        match other {
+                            Some(kind) => format!(
+                                "a `{kind}` where kcc expects only CustomResourceDefinitions"
+                            ),
+                            None => "a document without a `kind` where kcc expects only CustomResourceDefinitions".to_string(),
+                        },
+                    )
+                    .at(kind.unwrap_or(&doc).origin.as_ref())
+                    .note("CRD files (schemas/crds/, `kcc validate --crds`) give the schemas of custom resources; objects to check go elsewhere"),
+                ),
             }
         }
-        Ok(())
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Config(errors))
+        }
     }
 }
 

@@ -82,22 +82,23 @@ pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
 }
 
 /// Configuration errors become fatal here: exit 1 means "differs" for `kcc diff`.
-fn fatal(what: &str, failure: Failure) -> Failure {
+/// `doing` is what failed: "render `HEAD`", "read golden/".
+fn fatal(doing: &str, failure: Failure) -> Failure {
     match failure {
         Failure::Config(diagnostics) => {
-            let mut message = format!("cannot render {what}: {} error(s)\n", diagnostics.len());
+            let mut message = format!("cannot {doing}: {} error(s)\n", diagnostics.len());
             for d in &diagnostics {
                 message.push_str(&d.render());
             }
             Failure::Fatal(message.trim_end().to_string())
         }
-        Failure::Reported => Failure::Fatal(format!("cannot render {what}")),
+        Failure::Reported => Failure::Fatal(format!("cannot {doing}")),
         fatal => fatal,
     }
 }
 
 fn load(root: &Path, what: &str) -> Result<Fleet> {
-    Fleet::load(root).map_err(|f| fatal(what, f))
+    Fleet::load(root).map_err(|f| fatal(&format!("render {what}"), f))
 }
 
 /// One side of a diff: golden/ as it is, or what a fleet renders (secrets redacted).
@@ -117,7 +118,9 @@ impl Side<'_> {
     /// A render shares what it can with the other side's through `reuse`.
     fn cluster(&self, name: &str, reuse: &Arc<Reuse>) -> Result<Files> {
         match self {
-            Side::Golden(fleet) => golden::current_of_cluster(fleet.root(), name),
+            Side::Golden(fleet) => {
+                golden::current_of_cluster(fleet.root(), name).map_err(|f| fatal("read golden/", f))
+            }
             Side::Render(fleet, _) if fleet.project.cluster(name).is_none() => Ok(Files::new()),
             Side::Render(fleet, what) => {
                 let renders = fleet
@@ -126,7 +129,7 @@ impl Side<'_> {
                         reuse: Some(Arc::clone(reuse)),
                         ..Selection::default()
                     })
-                    .map_err(|f| fatal(what, f))?;
+                    .map_err(|f| fatal(&format!("render {what}"), f))?;
                 Ok(golden::expected(fleet, &renders))
             }
         }
@@ -135,7 +138,9 @@ impl Side<'_> {
     /// The files outside any cluster's directory (only golden/ has those).
     fn outside_clusters(&self) -> Result<Files> {
         match self {
-            Side::Golden(fleet) => golden::outside_clusters(fleet),
+            Side::Golden(fleet) => {
+                golden::outside_clusters(fleet).map_err(|f| fatal("read golden/", f))
+            }
             Side::Render(..) => Ok(Files::new()),
         }
     }

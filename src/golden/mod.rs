@@ -72,12 +72,25 @@ fn read_golden(root: &Path, sub: &str, skip: &dyn Fn(&str) -> bool) -> Result<Fi
             .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries {
             let path = entry.map_err(|e| Failure::Fatal(e.to_string()))?.path();
+            let is_yaml = path.extension().is_some_and(|e| e == "yaml");
+            if path.is_dir() && is_yaml {
+                // Not "missing": what is in its place must go before kcc can write it.
+                return Err(Diagnostic::error(
+                    "input/path",
+                    format!(
+                        "{} is a directory, where kcc keeps a golden file",
+                        path.strip_prefix(root).unwrap_or(&path).display()
+                    ),
+                )
+                .note("remove it, then run `kcc update`")
+                .into());
+            }
             if path.is_dir() {
                 let name = path.file_name().unwrap_or_default().to_string_lossy();
                 if d != top || !skip(&name) {
                     stack.push(path);
                 }
-            } else if path.extension().is_some_and(|e| e == "yaml") {
+            } else if is_yaml {
                 let rel = path
                     .strip_prefix(root)
                     .expect("under root")

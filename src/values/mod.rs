@@ -47,8 +47,8 @@ pub fn parse_layer(role: &str, file: Arc<SourceFile>) -> Result<Layer, Diagnosti
             return Err(Diagnostic::error(
                 "values/not-a-map",
                 format!(
-                    "a values file must be a map at the top, not a {}",
-                    root.type_name()
+                    "a values file must be a map at the top, not {}",
+                    root.a_type_name()
                 ),
             )
             .at(root.origin.as_ref()));

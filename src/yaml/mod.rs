@@ -93,6 +93,19 @@ impl Node {
         }
     }
 
+    /// The type with its article, for messages: "an integer", "a map", "null".
+    pub fn a_type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+
     /// JSON form, for schema validation and `--format json`.
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;

@@ -33,7 +33,7 @@ pub fn parse_asn(node: &Node) -> Result<u64, String> {
             .trim()
             .parse::<u64>()
             .map_err(|_| format!("`{s}` is not an AS number"))?,
-        _ => return Err(format!("expected an AS number, not a {}", node.type_name())),
+        _ => return Err(format!("expected an AS number, not {}", node.a_type_name())),
     };
     if n == 0 || n > u64::from(u32::MAX) {
         return Err(format!("{n} is not an AS number (1 to 4294967295)"));
@@ -140,8 +140,8 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
                         node.as_str().unwrap_or_default()
                     )),
                     None => Some(format!(
-                        "expected an IP address, not a {}",
-                        node.type_name()
+                        "expected an IP address, not {}",
+                        node.a_type_name()
                     )),
                 };
                 let problem = problem.or_else(|| {
