@@ -30,6 +30,15 @@ pub fn template_position(
     line: usize,
     col: usize,
 ) -> Option<(usize, usize)> {
+    // An error at the end of the stream (an unclosed bracket) is past the last line: the
+    // last line written is where it was left open.
+    let rendered_lines: Vec<&str> = rendered.lines().collect();
+    let (line, col) = if line > rendered_lines.len() {
+        let last = rendered_lines.iter().rposition(|l| !l.trim().is_empty())?;
+        (last + 1, 1)
+    } else {
+        (line, col)
+    };
     let template_lines: Vec<&str> = template.lines().collect();
     let mut cursor = 0; // the index after the last matched template line
     let mut found = None;
@@ -119,6 +128,14 @@ spec:
         assert_eq!(at(10, 7), Some((15, 7)));
         assert_eq!(at(12, 7), Some((15, 7)));
         assert_eq!(at(13, 7), Some((16, 7)));
+    }
+
+    #[test]
+    fn an_error_past_the_end_maps_to_the_last_line_written() {
+        let at = |line, col| template_position(TEMPLATE, RENDERED, line, col);
+        assert_eq!(at(14, 1), Some((16, 7)));
+        assert_eq!(at(20, 3), Some((16, 7)));
+        assert_eq!(template_position("", "\n\n", 3, 1), None);
     }
 
     #[test]
