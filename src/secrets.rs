@@ -93,16 +93,16 @@ fn collect(node: &Node, key: &str, out: &mut Vec<Secret>) {
 /// Every secret this process has loaded: what output is masked with.
 static LOADED: RwLock<Vec<Secret>> = RwLock::new(Vec::new());
 
-/// Marks the strings of a private overlay file, for every output of this process.
-pub fn register(root: &Node) {
-    let found = of_tree(root);
+/// Marks the private values of an overlay file (`Layer::secrets`), for every output of
+/// this process.
+pub fn register(found: &[Secret]) {
     if found.is_empty() {
         return;
     }
     let mut loaded = LOADED.write().unwrap_or_else(|e| e.into_inner());
     for secret in found {
-        if !loaded.contains(&secret) {
-            loaded.push(secret);
+        if !loaded.contains(secret) {
+            loaded.push(secret.clone());
         }
     }
 }

@@ -119,12 +119,7 @@ fn message(d: &FleetDiff, entries: &[String], uncommented: usize) -> String {
         return head;
     }
     head.push_str("\n\ncluster: files, objects added/removed/changed");
-    for (cluster, c) in d.by_cluster() {
-        let name = if cluster.is_empty() {
-            "(other)"
-        } else {
-            &cluster
-        };
+    for (name, c) in d.cluster_rows() {
         let _ = write!(
             head,
             "\n  {name}: {} files, +{} -{} ~{}",

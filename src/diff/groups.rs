@@ -177,6 +177,18 @@ impl FleetDiff {
     }
 
     /// Object counts per cluster (files outside a cluster directory under `""`).
+    /// The cluster table of the review formats: each cluster's counts, with files outside
+    /// any cluster's directory as "(other)".
+    pub fn cluster_rows(&self) -> Vec<(String, Counts)> {
+        self.by_cluster()
+            .into_iter()
+            .map(|(cluster, c)| match cluster.is_empty() {
+                true => ("(other)".to_string(), c),
+                false => (cluster, c),
+            })
+            .collect()
+    }
+
     pub fn by_cluster(&self) -> BTreeMap<String, Counts> {
         let mut out: BTreeMap<String, Counts> = BTreeMap::new();
         for file in &self.files {

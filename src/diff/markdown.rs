@@ -17,12 +17,7 @@ pub fn render_markdown(d: &FleetDiff) -> String {
         return out;
     }
     out.push_str("| cluster | files | added | removed | changed |\n|---|---:|---:|---:|---:|\n");
-    for (cluster, c) in d.by_cluster() {
-        let name = if cluster.is_empty() {
-            "(other)"
-        } else {
-            &cluster
-        };
+    for (name, c) in d.cluster_rows() {
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} |",

@@ -418,7 +418,7 @@ fn private_secrets(layers: &[Arc<Layer>]) -> Vec<crate::secrets::Secret> {
     layers
         .iter()
         .filter(|l| l.file.private)
-        .flat_map(|l| crate::secrets::of_tree(&l.root))
+        .flat_map(|l| l.secrets().iter().cloned())
         .collect()
 }
 

@@ -24,9 +24,23 @@ pub struct Layer {
     pub root: Node,
     /// sha256 of the file's text, computed when first asked for.
     digest: OnceLock<Vec<u8>>,
+    /// The private values of a private layer, found when first asked for.
+    secrets: OnceLock<Vec<crate::secrets::Secret>>,
 }
 
 impl Layer {
+    /// The values of a private layer that output must never show (none for other layers):
+    /// found once per file, for output masking and for every release's `secret/flow` check.
+    pub fn secrets(&self) -> &[crate::secrets::Secret] {
+        self.secrets.get_or_init(|| {
+            if self.file.private {
+                crate::secrets::of_tree(&self.root)
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
     /// sha256 of the file's text: two layers with the same role and digest give the same
     /// values.
     pub fn digest(&self) -> &[u8] {
@@ -67,6 +81,7 @@ pub fn parse_layer(role: &str, file: Arc<SourceFile>) -> Result<Layer, Diagnosti
         file,
         root,
         digest: OnceLock::new(),
+        secrets: OnceLock::new(),
     })
 }
 
@@ -106,7 +121,7 @@ impl LayerCache {
             };
             let layer = parse_layer(role, file).map_err(Failure::from)?;
             if layer.file.private {
-                crate::secrets::register(&layer.root);
+                crate::secrets::register(layer.secrets());
             }
             Some(Arc::new(layer))
         } else {
@@ -131,6 +146,7 @@ fn relabel(layer: &Arc<Layer>, role: &str) -> Arc<Layer> {
             file: Arc::clone(&layer.file),
             root: layer.root.clone(),
             digest: layer.digest.clone(),
+            secrets: layer.secrets.clone(),
         })
     }
 }
