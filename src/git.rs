@@ -142,7 +142,10 @@ fn list_tree(repo: &Path, tree: &str) -> std::result::Result<Vec<(String, Entry)
                 id: id.to_string(),
                 size: size.parse().unwrap_or(u64::MAX),
             },
-            "120000" => Entry::Symlink { id: id.to_string() },
+            "120000" => Entry::Symlink {
+                id: id.to_string(),
+                size: size.parse().unwrap_or(u64::MAX),
+            },
             _ => Entry::Other,
         };
         entries.push((path.to_string(), entry));

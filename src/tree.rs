@@ -36,9 +36,10 @@ pub enum Entry {
         id: String,
         size: u64,
     },
-    /// Its id names the blob that holds the link's target.
+    /// Its id names the blob that holds the link's target, of `size` bytes.
     Symlink {
         id: String,
+        size: u64,
     },
     Other,
 }
@@ -56,6 +57,9 @@ pub struct MemTree {
 
 /// The largest number of links followed in one path, as Linux's ELOOP limit.
 const MAX_LINKS: usize = 40;
+
+/// The longest link target read, as Linux's PATH_MAX.
+const MAX_LINK_BYTES: u64 = 4096;
 
 /// Where a path inside a mounted tree leads.
 enum Resolved {
@@ -154,10 +158,18 @@ impl MemTree {
             let last = queue.is_empty();
             match (self.kind(&path), self.entries.get(&path)) {
                 (None, _) => return Ok(Resolved::Missing),
-                (Some(Kind::Symlink), Some(Entry::Symlink { id })) if follow_last || !last => {
+                (Some(Kind::Symlink), Some(Entry::Symlink { id, size }))
+                    if follow_last || !last =>
+                {
                     links += 1;
                     if links > MAX_LINKS {
                         return Err(io::Error::other("too many levels of symbolic links"));
+                    }
+                    // A link is a path: a larger "target" is hostile input, never fetched.
+                    if *size > MAX_LINK_BYTES {
+                        return Err(io::Error::other(format!(
+                            "{path}: a symbolic link whose target is {size} bytes long"
+                        )));
                     }
                     let target = String::from_utf8_lossy(&self.blob(id)?).into_owned();
                     done.pop();
@@ -371,6 +383,7 @@ mod tests {
     fn link(target: &str) -> Entry {
         Entry::Symlink {
             id: target.to_string(),
+            size: target.len() as u64,
         }
     }
 
@@ -387,6 +400,13 @@ mod tests {
                 ("values/escape.yaml".to_string(), link("../../etc/passwd")),
                 ("values/loop.yaml".to_string(), link("loop.yaml")),
                 ("charts".to_string(), link("values")),
+                (
+                    "values/huge.yaml".to_string(),
+                    Entry::Symlink {
+                        id: "x".repeat(5000),
+                        size: 5000,
+                    },
+                ),
             ],
             Box::new(Literal),
         );
@@ -418,9 +438,10 @@ mod tests {
         assert!(read(&at("values/out.yaml")).is_err());
         assert!(read(&at("values/loop.yaml")).is_err());
         assert!(read(&at("values")).is_err());
+        assert!(canonicalize(&at("values/huge.yaml")).is_err());
         let mut names = read_dir(&at("values")).unwrap();
         names.sort();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
         assert_eq!(names[0], at("values/alias.yaml"));
         drop(mount);
         assert!(!is_dir(&root));
