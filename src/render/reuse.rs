@@ -1,7 +1,7 @@
 //! Renders shared between the two sides of `kcc diff --base`. A template is a pure function
-//! of its chart's files and the context it is given, so a release whose chart files,
-//! context (values, release, chart and cluster facts) and private strings are the same on
-//! both sides renders the same objects: the second side takes the first side's objects
+//! of its chart's files and the context it is given, so a release whose chart files, value
+//! layers and release and cluster facts (what its context is made of) are the same on both
+//! sides renders the same objects: the second side takes the first side's objects
 //! instead of rendering again. A review that touches one cluster then renders that
 //! cluster twice and every other cluster once.
 //!
@@ -10,9 +10,7 @@
 //! ([`Reuse::forget_cluster`]) when done with it, so only one cluster's renders are held.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::manifest::Object;
 use crate::values::Layer;
