@@ -4,7 +4,7 @@
 //! path (links resolved) lies under the directory it belongs to; a directory or other
 //! non-file where a file is expected is an error too, never silently skipped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Diagnostic, Failure, Result, read_file};
 use crate::tree::{self, Kind};
@@ -18,6 +18,14 @@ pub fn read_inside(path: &Path, root: &Path) -> Result<String> {
             path.display()
         ))),
     }
+}
+
+/// Where `path` really lies (links resolved) when that is outside the real path of `root`;
+/// None when it is inside. A path that does not resolve counts as itself.
+pub fn outside(path: &Path, root: &Path) -> Option<PathBuf> {
+    let real = |p: &Path| tree::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let real_path = real(path);
+    (!real_path.starts_with(real(root))).then_some(real_path)
 }
 
 /// Like [`read_inside`], but None when nothing is at `path`.

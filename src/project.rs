@@ -372,13 +372,12 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
     if let Some(dir) = &private_fixture {
         // Fixture secrets belong to the project: kcc.yaml must not make kcc read (and
         // render into manifests and diffs) values from anywhere else on the machine.
-        let real = |p: &Path| crate::tree::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        if !real(&root.join(dir)).starts_with(real(root)) {
+        if let Some(real) = crate::confine::outside(&root.join(dir), root) {
             return Err(Diagnostic::error(
                 "input/path",
                 format!(
                     "privateFixture `{dir}` resolves to {}, outside the project: kcc reads nothing outside the project",
-                    real(&root.join(dir)).display()
+                    real.display()
                 ),
             )
             .at(top.map.get("privateFixture").and_then(|n| n.origin.as_ref()))

@@ -259,37 +259,31 @@ fn mounted_file(tree: &MemTree, root: &Path, rel: &Path, path: &Path) -> io::Res
 
 /// What is at `path` itself (a link is a link), or None; as `symlink_metadata`.
 pub fn kind_no_follow(path: &Path) -> Option<Kind> {
+    kind_at(path, false)
+}
+
+/// What `path` leads to, links followed, or None.
+fn kind(path: &Path) -> Option<Kind> {
+    kind_at(path, true)
+}
+
+fn kind_at(path: &Path, follow: bool) -> Option<Kind> {
     if let Some((tree, root, rel)) = mounted(path) {
-        return match tree.resolve(&root, &rel, false).ok()? {
+        return match tree.resolve(&root, &rel, follow).ok()? {
             Resolved::Inside(rel) => tree.kind(&rel),
             _ => None,
         };
     }
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    let t = meta.file_type();
+    let meta = match follow {
+        true => std::fs::metadata(path),
+        false => std::fs::symlink_metadata(path),
+    };
+    let t = meta.ok()?.file_type();
     Some(if t.is_symlink() {
         Kind::Symlink
     } else if t.is_dir() {
         Kind::Dir
     } else if t.is_file() {
-        Kind::File
-    } else {
-        Kind::Other
-    })
-}
-
-/// What `path` leads to, links followed, or None.
-fn kind(path: &Path) -> Option<Kind> {
-    if let Some((tree, root, rel)) = mounted(path) {
-        return match tree.resolve(&root, &rel, true).ok()? {
-            Resolved::Inside(rel) => tree.kind(&rel),
-            _ => None,
-        };
-    }
-    let meta = std::fs::metadata(path).ok()?;
-    Some(if meta.is_dir() {
-        Kind::Dir
-    } else if meta.is_file() {
         Kind::File
     } else {
         Kind::Other

@@ -72,14 +72,13 @@ impl Chart {
         }
         // A chart that is a link out of the charts directory would let templates read
         // anything: refused like any other link out.
-        let real = |p: &Path| tree::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        if !real(&dir).starts_with(real(charts_dir)) {
+        if let Some(real) = crate::confine::outside(&dir, charts_dir) {
             return Err(Failure::Config(vec![Diagnostic::error(
                 "input/path",
                 format!(
                     "chart directory {} resolves to {}, outside {}",
                     dir.display(),
-                    real(&dir).display(),
+                    real.display(),
                     charts_dir.display()
                 ),
             )]));
