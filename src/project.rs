@@ -29,6 +29,38 @@ pub struct Project {
     pub external_toggles: Vec<String>,
     /// Fields `kcc diff` does not show (kcc.yaml `diffIgnore`).
     pub diff_ignore: Vec<DiffIgnore>,
+    /// Where a cluster × release pins the version of a chart that has several.
+    pub chart_pins: ChartPins,
+}
+
+/// Where the values pin a chart's version (kcc.yaml `chartVersions`): the values key
+/// holding a map of pins, and the entry of that map a chart's pin is written under.
+/// Production's helmfiles read `chartVersions["wmf-stable/<chart>"]`: `{values:
+/// chartVersions, entry: "wmf-stable/{chart}"}`. A pin of `~`, or none, takes the newest.
+#[derive(Debug, Clone)]
+pub struct ChartPins {
+    pub values_key: String,
+    /// With `{chart}` standing for the chart's name.
+    pub entry: String,
+}
+
+impl Default for ChartPins {
+    fn default() -> Self {
+        ChartPins {
+            values_key: "chartVersions".into(),
+            entry: "{chart}".into(),
+        }
+    }
+}
+
+impl ChartPins {
+    /// The values path of `chart`'s pin: `["chartVersions", "wmf-stable/calico"]`.
+    pub fn path(&self, chart: &str) -> [String; 2] {
+        [
+            self.values_key.clone(),
+            self.entry.replace("{chart}", chart),
+        ]
+    }
 }
 
 /// A field `kcc diff` leaves out of what it shows: a JSON pointer (the field and all under
@@ -391,6 +423,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         .map(|(s, _)| s)
         .collect();
     let diff_ignore = parse_diff_ignore(top.opt("diffIgnore"))?;
+    let chart_pins = parse_chart_pins(top.opt("chartVersions"))?;
     let charts_dir = top
         .opt_string("charts")?
         .map(|dir| dir.trim_end_matches('/').to_string())
@@ -527,9 +560,35 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         private_fixture,
         helm_defaults,
         charts_dir,
+        chart_pins,
         external_toggles,
         diff_ignore,
     })
+}
+
+/// `chartVersions: {values: chartVersions, entry: "wmf-stable/{chart}"}`.
+fn parse_chart_pins(node: Option<&Node>) -> Result<ChartPins, Diagnostic> {
+    let Some(node) = node else {
+        return Ok(ChartPins::default());
+    };
+    let mut f = Fields::of(node, "chartVersions")?;
+    let mut pins = ChartPins::default();
+    if let Some(key) = f.opt_string("values")? {
+        pins.values_key = key;
+    }
+    if let Some(entry) = f.opt_string("entry")? {
+        if !entry.contains("{chart}") {
+            return Err(Diagnostic::error(
+                "project/chart-versions",
+                format!("chartVersions.entry `{entry}` does not name the chart"),
+            )
+            .at(f.map.get("entry").and_then(|n| n.origin.as_ref()))
+            .note("write `{chart}` where the chart's name goes: `wmf-stable/{chart}`"));
+        }
+        pins.entry = entry;
+    }
+    f.finish()?;
+    Ok(pins)
 }
 
 /// `diffIgnore: [{path: /metadata/labels/helm.sh~1chart, kind: Deployment}]`.

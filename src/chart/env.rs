@@ -50,6 +50,7 @@ pub fn environment() -> Environment<'static> {
     env.add_function("cidr_network", network::cidr_network);
     env.add_function("cidr_prefix", network::cidr_prefix);
     env.add_function("ip_family", network::ip_family);
+    env.add_function("semver_compare", super::version_compare::semver_compare);
     env
 }
 

@@ -4,6 +4,8 @@ mod convert;
 mod env;
 mod network;
 mod undefined;
+mod version_compare;
+mod versions;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,6 +16,7 @@ use minijinja::value::Value as Mj;
 
 pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
+pub use versions::ChartVersions;
 
 use crate::confine::{read_inside, read_optional_inside};
 use crate::diagnostic::{Diagnostic, Failure, Result};
@@ -63,7 +66,14 @@ impl Chart {
     /// Reads the chart `name` from `charts_dir` and compiles its templates. `shown` is how
     /// messages spell `charts_dir` (kcc.yaml's `charts`, relative to the project).
     pub fn load(charts_dir: &Path, shown: &str, name: &str) -> Result<Chart> {
-        let dir = charts_dir.join(name);
+        Chart::load_at(charts_dir, shown, name)
+    }
+
+    /// Reads the chart at `rel` under `charts_dir`: `<chart>` for a chart of one version,
+    /// `<chart>/<version>` for one of several.
+    pub fn load_at(charts_dir: &Path, shown: &str, rel: &str) -> Result<Chart> {
+        let name = rel;
+        let dir = charts_dir.join(rel);
         if !tree::is_dir(&dir) {
             return Err(Failure::Fatal(format!(
                 "chart directory {} does not exist",

@@ -16,11 +16,20 @@ pub fn explain(
 ) -> Result<Report> {
     let c = fleet.project.named_cluster(cluster)?;
     let r = fleet.project.named_release(release)?;
-    let layers = fleet.layers(c, r, private)?;
+    let input = fleet.input(c, r, private)?;
     // Like `git config --get`: exit 1 when there is no such value, so scripts can tell.
-    let explained = crate::values::explain(&layers, path);
+    let explained = crate::values::explain(&input.layers, path);
+    let mut text = explained.text;
+    // A chart with several versions: which one this cluster runs, and the pin that says so.
+    if fleet.charts.get(&r.chart).is_some_and(|v| v.versioned) {
+        text = format!(
+            "chart {} {}\n{text}",
+            input.choice.chart.name,
+            input.choice.describe()
+        );
+    }
     Ok(Report {
-        text: explained.text,
+        text,
         failed: !explained.set,
     })
 }

@@ -84,11 +84,7 @@ fn write_dir(
             .filter(|r| r.cluster == cluster.name)
             .collect();
         for r in of_cluster.iter().filter(|r| r.installed.yes) {
-            let release = fleet
-                .project
-                .release(&r.release)
-                .expect("rendered releases exist");
-            let chart = &fleet.charts[&release.chart];
+            let chart = &r.chart;
             let manifest = write_objects(&r.objects);
             write(format!("{}.yaml", r.release), manifest.as_bytes())?;
             let name = &r.release;

@@ -15,18 +15,20 @@ use minijinja::context;
 use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
-use crate::chart::{Chart, to_template};
+use crate::chart::{Chart, ChartVersions, to_template};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
 use crate::project::{Cluster, Project, Release};
-use crate::values::{Layer, LayerCache, merge_layers};
-use crate::yaml::Node;
+use crate::source::Origin;
+use crate::values::{Layer, LayerCache, merge_files};
+use crate::yaml::{Node, Value};
 
 /// A project with its charts compiled: everything needed to render any cluster.
 pub struct Fleet {
     pub project: Project,
-    pub charts: BTreeMap<String, Arc<Chart>>,
+    /// Each chart's versions, by chart name.
+    pub charts: BTreeMap<String, Arc<ChartVersions>>,
     layers: LayerCache,
     /// For `installed` expressions: kcc's filters and limits, built once per fleet.
     expressions: minijinja::Environment<'static>,
@@ -52,10 +54,56 @@ pub struct Installed {
     pub reason: String,
 }
 
+/// The version of a chart a cluster × release runs, and why.
+#[derive(Clone)]
+pub struct ChartChoice {
+    pub chart: Arc<Chart>,
+    /// What the values pin, when they pin a version (`None`: no pin, or `~`).
+    pub pinned: Option<String>,
+    /// Where the pin (or the `~` that lifts one) is written.
+    pub origin: Option<Origin>,
+}
+
+impl ChartChoice {
+    /// `0.5.2 (newest; unpinned by ~ at values/eqiad/values.yaml:2:22)`.
+    pub fn describe(&self) -> String {
+        let at = self
+            .origin
+            .as_ref()
+            .map(|o| format!(" at {o}"))
+            .unwrap_or_default();
+        match &self.pinned {
+            Some(v) => format!("{v} (pinned{at})"),
+            None if self.origin.is_some() => {
+                format!("{} (newest; unpinned by ~{at})", self.chart.version)
+            }
+            None => format!("{} (newest; not pinned)", self.chart.version),
+        }
+    }
+}
+
+/// What a release in a cluster is made of: its chart version and its value layers.
+pub struct ReleaseInput {
+    pub choice: ChartChoice,
+    /// The chart's defaults, then the values files, lowest precedence first.
+    pub layers: Vec<Arc<Layer>>,
+    /// The values files merged over each other, before the chart's defaults.
+    pub merged_files: Node,
+}
+
+impl ReleaseInput {
+    /// The release's values: the merged files over the chart's defaults, as helm merges.
+    pub fn values(&self) -> Node {
+        crate::values::coalesce(self.merged_files.clone(), &self.choice.chart.defaults.root)
+    }
+}
+
 /// One release rendered for one cluster.
 pub struct ReleaseRender {
     pub cluster: String,
     pub release: String,
+    /// The chart version it rendered with.
+    pub chart: Arc<Chart>,
     pub installed: Installed,
     pub values: Node,
     /// In install order; empty when not installed.
@@ -100,7 +148,7 @@ impl Fleet {
                 );
                 continue;
             }
-            match Chart::load(&charts_path, &project.charts_dir, &release.chart) {
+            match ChartVersions::load(&charts_path, &project.charts_dir, &release.chart) {
                 Ok(chart) => {
                     charts.insert(release.chart.clone(), Arc::new(chart));
                 }
@@ -159,9 +207,94 @@ impl Fleet {
         release: &Release,
         private: Option<&Path>,
     ) -> Result<Vec<Arc<Layer>>> {
+        Ok(self.input(cluster, release, private)?.layers)
+    }
+
+    /// The chart version and value layers of a release in a cluster.
+    pub fn input(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        private: Option<&Path>,
+    ) -> Result<ReleaseInput> {
+        let files = self.file_layers(cluster, release, private)?;
+        let merged_files = merge_files(&files);
+        let choice = self.choose_chart(release, &merged_files)?;
+        let mut layers = vec![Arc::clone(&choice.chart.defaults)];
+        layers.extend(files);
+        Ok(ReleaseInput {
+            choice,
+            layers,
+            merged_files,
+        })
+    }
+
+    /// The version of the release's chart its values pin (kcc.yaml `chartVersions`), or the
+    /// newest. A pin to a version the chart does not have is an error at the pin.
+    pub fn choose_chart(&self, release: &Release, merged_files: &Node) -> Result<ChartChoice> {
+        let versions = &self.charts[&release.chart];
+        let path = self.project.chart_pins.path(&release.chart);
+        let pin = merged_files.lookup(path.iter().map(String::as_str));
+        let origin = pin.and_then(|n| n.origin.clone());
+        let pinned = match pin.map(|n| &n.value) {
+            None | Some(Value::Null) => None,
+            Some(Value::Str(s)) => Some(s.clone()),
+            Some(Value::Int(i)) => Some(i.to_string()),
+            Some(Value::Float(f)) => Some(f.to_string()),
+            Some(_) => {
+                return Err(Diagnostic::error(
+                    "chart/version",
+                    format!(
+                        "`{}.{}` pins chart `{}` to {}: a version is a string such as `0.5.2`, or `~` for the newest",
+                        path[0],
+                        path[1],
+                        release.chart,
+                        pin.map(Node::a_type_name).unwrap_or("nothing")
+                    ),
+                )
+                .at(origin.as_ref())
+                .into());
+            }
+        };
+        let chart = match &pinned {
+            None => Arc::clone(versions.newest()),
+            Some(v) => match versions.get(v) {
+                Some(chart) => Arc::clone(chart),
+                None => {
+                    return Err(Diagnostic::error(
+                        "chart/version",
+                        format!(
+                            "`{}.{}: {v}` pins chart `{}` to a version it does not have",
+                            path[0], path[1], release.chart
+                        ),
+                    )
+                    .at(origin.as_ref())
+                    .note(format!(
+                        "{}/{} has {}; `~` takes the newest",
+                        self.project.charts_dir,
+                        release.chart,
+                        versions.listed()
+                    ))
+                    .into());
+                }
+            },
+        };
+        Ok(ChartChoice {
+            chart,
+            pinned,
+            origin,
+        })
+    }
+
+    /// The values files of a release in a cluster, lowest precedence first.
+    fn file_layers(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        private: Option<&Path>,
+    ) -> Result<Vec<Arc<Layer>>> {
         let root = self.root();
-        let chart = &self.charts[&release.chart];
-        let mut layers = vec![Arc::clone(&chart.defaults)];
+        let mut layers = Vec::new();
         let mut add = |path: PathBuf,
                        display: String,
                        role: String,
@@ -289,19 +422,20 @@ impl Fleet {
             "rendering release {} for cluster {}",
             release.name, cluster.name
         ));
-        let layers = self.layers(cluster, release, private)?;
-        let values = merge_layers(&layers);
+        let input = self.input(cluster, release, private)?;
+        let values = input.values();
+        let layers = input.layers;
+        let chart = input.choice.chart;
         let template_values = to_template(&values);
         let installed = self.installed(cluster, release, &template_values)?;
         let mut objects = Vec::new();
         if installed.yes {
-            let chart = &self.charts[&release.chart];
             let private_files: Vec<&str> = layers
                 .iter()
                 .filter(|l| l.role.starts_with("private"))
                 .map(|l| l.file.path.as_str())
                 .collect();
-            let problems = values_schema::validate(chart, &values, &layers, &private_files);
+            let problems = values_schema::validate(&chart, &values, &layers, &private_files);
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }
@@ -334,7 +468,7 @@ impl Fleet {
             objects = match offer {
                 reuse::Offer::Same(same) => same,
                 offer => {
-                    let objects = self.render_objects(chart, &ctx, &secrets)?;
+                    let objects = self.render_objects(&chart, &ctx, &secrets)?;
                     if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
                         r.offer(&cluster.name, &release.name, input, &objects);
                     }
@@ -345,6 +479,7 @@ impl Fleet {
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
             release: release.name.clone(),
+            chart,
             installed,
             values,
             objects,

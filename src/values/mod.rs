@@ -154,12 +154,17 @@ fn relabel(layer: &Arc<Layer>, role: &str) -> Arc<Layer> {
 /// Merges a release's layers as `helm template -f` does: the first layer is the chart's
 /// defaults (its values.yaml), the others are values files, lowest precedence first.
 pub fn merge_layers(layers: &[Arc<Layer>]) -> Node {
-    let empty = Node::new(Value::Map(Default::default()), None);
     let Some((defaults, files)) = layers.split_first() else {
-        return empty;
+        return Node::new(Value::Map(Default::default()), None);
     };
-    let values = files.iter().fold(empty, |acc, l| overlay(acc, &l.root));
-    coalesce(values, &defaults.root)
+    coalesce(merge_files(files), &defaults.root)
+}
+
+/// The first step of helm's merge: values files over each other, a later one winning
+/// (`null` is a value like any other here).
+pub fn merge_files(files: &[Arc<Layer>]) -> Node {
+    let empty = Node::new(Value::Map(Default::default()), None);
+    files.iter().fold(empty, |acc, l| overlay(acc, &l.root))
 }
 
 /// Where a merged leaf came from, for messages about rendered objects.

@@ -32,6 +32,13 @@ pub fn fleet_2024() -> PathBuf {
     fixture("admin_ng-2024-04")
 }
 
+/// The frozen copy of the admin_ng fleet as of August 2026 (11 clusters, two calico
+/// versions), with production's render of four clusters in `reference/`.
+#[allow(dead_code)]
+pub fn fleet_2026() -> PathBuf {
+    fixture("admin_ng-2026-08")
+}
+
 /// `kcc --project DIR args...`, with a clean environment for colours and threads.
 pub fn kcc(project: &Path, args: &[&str]) -> Output {
     Command::cargo_bin("kcc")

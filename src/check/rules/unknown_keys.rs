@@ -58,7 +58,10 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
         let known: BTreeSet<String> = charts
             .iter()
             .filter_map(|c| fleet.charts.get(*c))
+            .flat_map(|versions| versions.all())
             .flat_map(|c| c.value_keys.iter().cloned())
+            // The chart version pins are kcc's to read.
+            .chain([fleet.project.chart_pins.values_key.clone()])
             .collect();
         // Charts not loaded (a render of selected releases) leave nothing to compare with.
         if charts.iter().any(|c| !fleet.charts.contains_key(*c)) {
