@@ -189,3 +189,60 @@ fn yaml11_ambiguous_scalars_warn_once_per_file() {
     assert_eq!(found[1]["line"], line_of(p.path(), file, "kccTestMode"));
     assert!(found[1]["message"].as_str().unwrap().contains("493"));
 }
+
+/// `policy/namespace-label` (2026 fixture): a namespace's pod-security.wmf.org labels must
+/// be ones the cluster's admission policy bindings select on, or its pods silently fall
+/// under no policy.
+#[test]
+fn a_namespace_profile_no_policy_binds_is_an_error_at_its_values_line() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    edit_file(
+        &project.join("values/main.yaml"),
+        "labels: &mw-pss-labels\n      pod-security.wmf.org/profile: restricted",
+        "labels: &mw-pss-labels\n      pod-security.wmf.org/profile: restrictd",
+    );
+    edit_file(
+        &project.join("values/dse-k8s.yaml"),
+        "pod-security.wmf.org/disallow-host-path: exclude",
+        "pod-security.wmf.org/disallow-host-pth: exclude",
+    );
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let labels: Vec<&serde_json::Value> = found
+        .iter()
+        .filter(|d| d["rule"] == "policy/namespace-label")
+        .collect();
+    let profile = labels
+        .iter()
+        .find(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Namespace `mw-debug` has `pod-security.wmf.org/profile: restrictd`")
+        })
+        .unwrap_or_else(|| panic!("{labels:?}"));
+    assert_eq!(profile["file"], "values/main.yaml");
+    let line = line_of(project, "values/main.yaml", "profile: restrictd");
+    assert_eq!(profile["line"], line);
+    assert!(
+        profile["notes"]
+            .to_string()
+            .contains("baseline, restricted")
+    );
+    let key = labels
+        .iter()
+        .find(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("`pod-security.wmf.org/disallow-host-pth`")
+        })
+        .unwrap_or_else(|| panic!("{labels:?}"));
+    assert!(
+        key["notes"]
+            .to_string()
+            .contains("did you mean `pod-security.wmf.org/disallow-host-path`?"),
+        "{key}"
+    );
+}

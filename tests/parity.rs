@@ -203,6 +203,6 @@ fn fleet_2026_checks_clean_with_production_object_count() {
     assert_eq!(count, 5257, "objects in the August 2026 fleet");
     let out = kcc(&fleet_2026(), &["list", "-r", "calico"]);
     let list = stdout(&out);
-    assert_eq!(list.matches("calico 0.5.2").count(), 4, "{list}");
-    assert_eq!(list.matches("calico 0.4.0").count(), 7, "{list}");
+    assert_eq!(list.matches("calico-0.5.2").count(), 4, "{list}");
+    assert_eq!(list.matches("calico-0.4.0").count(), 7, "{list}");
 }

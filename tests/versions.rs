@@ -405,3 +405,115 @@ fn vendored_schemas_match_source_md() {
         last = digest.to_string();
     }
 }
+
+// Chart versions side by side (tests/fixtures/admin_ng-2026-08: calico 0.4.0 and 0.5.2,
+// pinned in values/common.yaml and lifted with `~` by the four main clusters).
+
+/// Pins ml-serve-eqiad's calico to `version` (one line in the cluster's values file, as an
+/// operator writes it).
+fn pin_calico(project: &std::path::Path, version: &str) {
+    let file = project.join("values/ml-serve-eqiad/values.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    write(
+        &file,
+        &format!("chartVersions:\n  wmf-stable/calico: {version}\n{text}"),
+    );
+}
+
+#[test]
+fn moving_one_cluster_to_the_new_chart_version_is_one_line_and_reviews_as_a_version_change() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    commit_all(project);
+    pin_calico(project, "0.5.2");
+
+    let out = kcc(project, &["list", "-c", "ml-serve-eqiad", "-r", "calico"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("calico-0.5.2"), "{}", stdout(&out));
+    let out = kcc(
+        project,
+        &["explain", "ml-serve-eqiad", "calico", "chartVersions"],
+    );
+    let first = stdout(&out).lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        "chart calico 0.5.2 (pinned at values/ml-serve-eqiad/values.yaml:2:3)"
+    );
+
+    // The review names the version change first, in every format.
+    let out = kcc(project, &["diff", "--base", "HEAD", "--format", "json"]);
+    assert_exit(&out, 1);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report["chartVersions"],
+        serde_json::json!([{"cluster": "ml-serve-eqiad", "release": "calico", "chart": "calico", "old": "0.4.0", "new": "0.5.2"}])
+    );
+    let line = "ml-serve-eqiad: calico 0.4.0 → 0.5.2 (release calico)";
+    for format in ["text", "markdown", "gerrit"] {
+        let out = kcc(project, &["diff", "--base", "HEAD", "--format", format]);
+        assert!(stdout(&out).contains(line), "{format}: {}", stdout(&out));
+    }
+    // Only that cluster drifts; after `update` golden/ records the version.
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    assert!(!found.is_empty());
+    for d in &found {
+        assert_eq!(d["rule"], "golden/drift", "{d}");
+        assert!(
+            d["file"]
+                .as_str()
+                .unwrap()
+                .starts_with("golden/ml-serve-eqiad/"),
+            "{d}"
+        );
+    }
+    assert_exit(&kcc(project, &["update"]), 0);
+    assert_exit(&kcc(project, &["check"]), 0);
+    let helmfile =
+        std::fs::read_to_string(project.join("golden/ml-serve-eqiad/helmfile.yaml")).unwrap();
+    assert!(
+        helmfile.contains("      chart: calico\n      chartVersion: 0.5.2\n"),
+        "{helmfile}"
+    );
+}
+
+#[test]
+fn a_pin_to_a_version_the_chart_lacks_is_an_error_at_the_pin_listing_the_versions() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    pin_calico(project, "0.9.9");
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let pins: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["rule"] == "chart/version")
+        .collect();
+    assert_eq!(pins.len(), 1, "{found:?}");
+    assert_eq!(pins[0]["file"], "values/ml-serve-eqiad/values.yaml");
+    assert_eq!(pins[0]["line"], 2);
+    let notes = pins[0]["notes"].to_string();
+    assert!(notes.contains("charts/calico has 0.4.0, 0.5.2"), "{notes}");
+}
+
+#[test]
+fn a_chart_version_no_cluster_runs_is_reported() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    // Every cluster moves to 0.5.2: 0.4.0 is left behind.
+    edit_file(
+        &project.join("values/common.yaml"),
+        "wmf-stable/calico: 0.4.0",
+        "wmf-stable/calico: 0.5.2",
+    );
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let unused: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["rule"] == "chart/unused-version")
+        .collect();
+    assert_eq!(unused.len(), 1, "{found:?}");
+    assert_eq!(unused[0]["file"], "charts/calico/0.4.0/Chart.yaml");
+    // A check of some clusters only cannot know what no cluster runs.
+    let out = kcc(project, &["check", "-c", "eqiad", "--format", "json"]);
+    assert!(!stdout(&out).contains("chart/unused-version"));
+}

@@ -168,6 +168,10 @@ pub struct ClusterFacts {
     pub cluster: String,
     pub network: crate::network::Network,
     pub asns: Vec<(u64, Option<Origin>)>,
+    /// (chart, version) of each installed release.
+    pub charts: Vec<(String, String)>,
+    /// Every release of the cluster rendered.
+    pub complete: bool,
 }
 
 impl ClusterFacts {
@@ -177,6 +181,8 @@ impl ClusterFacts {
             cluster: cluster.to_string(),
             network: crate::network::Network::default(),
             asns: Vec::new(),
+            charts: Vec::new(),
+            complete: false,
         }
     }
 }

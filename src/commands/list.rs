@@ -33,27 +33,28 @@ pub fn list(fleet: &Fleet, sel: &Selection) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<width_c$}  {:<width_r$}  {:<14}  {:<width_v$}  {:<9}  WHY",
-        "CLUSTER", "RELEASE", "NAMESPACE", "CHART", "INSTALLED"
+        "{:<width_c$}  {:<width_r$}  {:<14}  {:<9}  {:<width_v$}  WHY",
+        "CLUSTER", "RELEASE", "NAMESPACE", "INSTALLED", "CHART"
     );
     for ((cluster, release), input) in pairs.iter().zip(inputs) {
         let values = to_template(&input.values());
         let installed = fleet.installed(cluster, release, &values)?;
         let _ = writeln!(
             out,
-            "{:<width_c$}  {:<width_r$}  {:<14}  {:<width_v$}  {:<9}  {}",
+            "{:<width_c$}  {:<width_r$}  {:<14}  {:<9}  {:<width_v$}  {}",
             cluster.name,
             release.name,
             release.namespace,
-            chart_label(&input.choice.chart),
             if installed.yes { "yes" } else { "no" },
+            chart_label(&input.choice.chart),
             installed.reason
         );
     }
     Ok(out)
 }
 
-/// `calico 0.5.2`: the chart and the version a cluster × release runs.
+/// `calico-0.5.2`: the chart and the version a cluster × release runs, spelt as helm's
+/// `helm.sh/chart` label spells it (one word, so that the columns stay `awk`-able).
 fn chart_label(chart: &Chart) -> String {
-    format!("{} {}", chart.name, chart.version)
+    format!("{}-{}", chart.name, chart.version)
 }

@@ -51,6 +51,11 @@ pub fn render_text(d: &FleetDiff, color: bool) -> String {
     let paint = Paint { on: color };
     let outline = d.outline();
     let mut out = String::new();
+    // A chart version change first: it is the cause of the object changes below.
+    for change in d.chart_changes() {
+        let line = format!("~ chart version {}", change.describe());
+        let _ = writeln!(out, "{}", paint.paint("1", &line));
+    }
     for dir in &outline.dirs {
         let line = format!("{} {}", dir.status.sign(), whole_dir(dir));
         let _ = writeln!(out, "{}", paint.paint("1", &line));
@@ -138,6 +143,8 @@ pub fn render_json(d: &FleetDiff) -> String {
         differs: bool,
         counts: Counts,
         clusters: BTreeMap<String, Counts>,
+        #[serde(rename = "chartVersions")]
+        chart_versions: Vec<&'a super::ChartChange>,
         outline: Outline<'a>,
         files: &'a [FileDiff],
     }
@@ -147,6 +154,7 @@ pub fn render_json(d: &FleetDiff) -> String {
         differs: !d.is_empty(),
         counts: d.counts(),
         clusters: d.by_cluster(),
+        chart_versions: d.chart_changes().collect(),
         outline: d.outline(),
         files: &d.files,
     };

@@ -126,6 +126,13 @@ fn message(d: &FleetDiff, entries: &[String], uncommented: usize) -> String {
             c.files, c.added, c.removed, c.changed
         );
     }
+    let changes: Vec<_> = d.chart_changes().collect();
+    if !changes.is_empty() {
+        head.push_str("\n\nChart versions:");
+        for change in changes {
+            let _ = write!(head, "\n  {}", change.describe());
+        }
+    }
     head.push_str("\n\nChanges by cause:");
     let mut tail = String::new();
     if uncommented > 0 {

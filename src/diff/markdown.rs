@@ -25,6 +25,14 @@ pub fn render_markdown(d: &FleetDiff) -> String {
         );
     }
     out.push('\n');
+    let changes: Vec<_> = d.chart_changes().collect();
+    if !changes.is_empty() {
+        out.push_str("Chart versions:\n\n");
+        for change in changes {
+            let _ = writeln!(out, "- `{}`", change.describe());
+        }
+        out.push('\n');
+    }
     let outline = d.outline();
     for dir in &outline.dirs {
         let _ = writeln!(out, "- {} `{}`", dir.status.sign(), whole_dir(dir));

@@ -8,6 +8,7 @@
 //! passed in directly never prints a secret either. Output is sorted: files by path, objects
 //! by kind, namespace, name and apiVersion, fields in document order of sorted keys.
 
+mod chart_versions;
 mod fields;
 mod format;
 mod gerrit;
@@ -20,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+pub use chart_versions::ChartChange;
 pub use fields::field_changes;
 pub use format::{render_json, render_text, summary};
 pub use gerrit::{MAX_COMMENTS, MAX_MESSAGE_BYTES, render_gerrit};
@@ -97,6 +99,9 @@ pub struct FileDiff {
     /// The first changed line in the new file, for whole-file diffs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// For a cluster's helmfile.yaml: the releases whose chart version changes.
+    #[serde(rename = "chartVersions", skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartChange>,
 }
 
 /// One object added, removed or changed.
@@ -191,6 +196,11 @@ impl FleetDiff {
         self
     }
 
+    /// Every chart version change, by cluster then release.
+    pub fn chart_changes(&self) -> impl Iterator<Item = &ChartChange> {
+        self.files.iter().flat_map(|f| &f.charts)
+    }
+
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
             files: self.files.len(),
@@ -278,7 +288,11 @@ pub fn diff_file(path: &str, old: Option<&str>, new: Option<&str>) -> Option<Fil
         objects: Vec::new(),
         diff: None,
         line: None,
+        charts: Vec::new(),
     };
+    if let (Some(cluster), true) = (&file.cluster, path.ends_with("/helmfile.yaml")) {
+        file.charts = chart_versions::changes(cluster, path, old, new);
+    }
     let (old_docs, new_docs) = match (old, new) {
         (Some(o), Some(n)) => parse_changed(path, o, n),
         _ => (

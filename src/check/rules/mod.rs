@@ -8,6 +8,8 @@
 //! | objects.rs | `objects/duplicate`, `objects/namespace` |
 //! | rbac.rs | `rbac/role-ref` |
 //! | psp.rs | `psp/use` |
+//! | pod_security.rs | `policy/namespace-label` |
+//! | chart_versions.rs | `chart/unused-version` |
 //! | releases.rs | `releases/needs` |
 //! | yaml.rs | `yaml/ambiguous` (warning) |
 //! | unread.rs | `values/unread`, `values/missing-group` |
@@ -18,8 +20,10 @@
 //! at the rendered object.
 
 mod bgp;
+mod chart_versions;
 mod network;
 mod objects;
+mod pod_security;
 mod psp;
 mod rbac;
 mod releases;
@@ -47,6 +51,7 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     if !view.incomplete {
         d.extend(rbac::role_refs(fleet, view));
         d.extend(psp::use_granted(view));
+        d.extend(pod_security::namespace_labels(view));
     }
     // Silent already about a needed release that did not render.
     d.extend(releases::needs(fleet, view));
@@ -61,6 +66,7 @@ pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
     d.extend(unread::check(&fleet.project));
     d.extend(unknown_keys::check(fleet));
     d.extend(toggles::check(fleet));
+    d.extend(chart_versions::unused(fleet, facts));
     d
 }
 
@@ -74,6 +80,13 @@ pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {
         cluster: view.cluster.name.clone(),
         network,
         asns: bgp::cluster_asns(fleet, view),
+        charts: view
+            .releases
+            .iter()
+            .filter(|r| r.installed.yes)
+            .map(|r| (r.chart.name.clone(), r.chart.version.clone()))
+            .collect(),
+        complete: !view.incomplete,
     }
 }
 
