@@ -517,3 +517,26 @@ fn a_chart_version_no_cluster_runs_is_reported() {
     let out = kcc(project, &["check", "-c", "eqiad", "--format", "json"]);
     assert!(!stdout(&out).contains("chart/unused-version"));
 }
+
+/// The upgrade the fleet made between April 2024 and August 2026 (1.23 → 1.31), told by
+/// `--target-version` on the 2024 snapshot: the one API removal it had to handle is
+/// PodSecurityPolicy, and nothing else the 2024 fleet ran breaks on 1.31.
+#[test]
+fn target_version_1_31_on_the_2024_fleet_names_the_podsecuritypolicy_removal_only() {
+    let out = kcc(
+        &fleet_2024(),
+        &["check", "--target-version", "1.31", "--format", "json"],
+    );
+    assert_exit(&out, 1);
+    let found = json_lines(&out);
+    let upgrade = of_rule(&found, "schema/upgrade");
+    assert_eq!(upgrade.len(), 1, "{upgrade:?}");
+    assert!(upgrade[0].0.contains("policy/v1beta1 PodSecurityPolicy removed in 1.25"));
+    assert_eq!(upgrade[0].1.len(), 9, "all nine clusters");
+    let errors: Vec<&Value> = found.iter().filter(|d| d["severity"] == "error").collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    // The 2026 fleet runs on 1.31 with nothing deprecated or removed.
+    let (out, found) = check_json(&fleet_2026());
+    assert_exit(&out, 0);
+    assert!(found.is_empty(), "{found:?}");
+}
