@@ -5,6 +5,8 @@
 # On this project's fleet, `kcc check` (render, schemas, rules, golden drift) against:
 #   - the process floor: `kcc --version`
 #   - one thread (RAYON_NUM_THREADS=1) against the default
+#   - `kcc check` of the frozen April 2024 fleet (tests/fixtures/admin_ng-2024-04), the two
+#     run interleaved: the cost of the fleet's growth since
 #   - the job kcc replaces: `helm template` of every release of every cluster, one after
 #     the other, and `helmfile template --skip-deps` of every cluster's deploy directory
 #     (`kcc render --out`), one after the other (charts that only emit kcc's manifests: a
@@ -97,6 +99,19 @@ one_thread = median_ms([kcc, "check"], env={**os.environ, "RAYON_NUM_THREADS": "
 print(f"kcc --version (floor)          {floor:9.1f} ms")
 print(f"kcc check ({len(clusters)} clusters)         {check:9.1f} ms   {check / floor:6.1f}x floor")
 print(f"kcc check, 1 thread            {one_thread:9.1f} ms   {one_thread / check:6.2f}x default threads")
+
+# This fleet against the April 2024 snapshot (9 clusters, 3,184 objects), interleaved run by
+# run so that both see the same machine: what the fleet's growth since then costs.
+fixture_2024 = "tests/fixtures/admin_ng-2024-04"
+if os.path.isdir(fixture_2024):
+    ours, theirs = [], []
+    for _ in range(runs):
+        for times, cmd in ((ours, [kcc, "check"]), (theirs, [kcc, "--project", fixture_2024, "check"])):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=devnull)
+            times.append((time.perf_counter() - start) * 1000)
+    o, t24 = statistics.median(ours), statistics.median(theirs)
+    print(f"kcc check, 2024 fixture        {t24:9.1f} ms   this fleet takes {o / t24:5.2f}x it (interleaved: {o:.1f} ms)")
 
 helm, helmfile = os.path.join(tools, "helm"), os.path.join(tools, "helmfile")
 charts = sorted(

@@ -68,7 +68,7 @@ fn list_shows_the_matrix_and_why() {
     );
     assert!(
         text.contains(
-            "beta     web-extras  apps            no         \"extras\" in cluster.toggles → false"
+            "beta     web-extras  apps            no         web-1.0.0  \"extras\" in cluster.toggles → false"
         ),
         "{text}"
     );

@@ -47,11 +47,11 @@ fn strip_tool_metadata(node: &mut Node, checksums: Checksums) {
                 if (key == "labels" || key == "annotations")
                     && let Value::Map(entries) = &mut child.value
                 {
-                    entries.retain(|k, _| {
-                        !TOOL_KEYS.contains(&k.as_str())
-                            && !(matches!(checksums, Checksums::Ignored)
-                                && k.starts_with("checksum/"))
-                    });
+                    let ignored_checksum = |k: &str| {
+                        matches!(checksums, Checksums::Ignored) && k.starts_with("checksum/")
+                    };
+                    entries
+                        .retain(|k, _| !(TOOL_KEYS.contains(&k.as_str()) || ignored_checksum(k)));
                 }
                 strip_tool_metadata(child, checksums);
             }

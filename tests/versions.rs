@@ -531,7 +531,11 @@ fn target_version_1_31_on_the_2024_fleet_names_the_podsecuritypolicy_removal_onl
     let found = json_lines(&out);
     let upgrade = of_rule(&found, "schema/upgrade");
     assert_eq!(upgrade.len(), 1, "{upgrade:?}");
-    assert!(upgrade[0].0.contains("policy/v1beta1 PodSecurityPolicy removed in 1.25"));
+    assert!(
+        upgrade[0]
+            .0
+            .contains("policy/v1beta1 PodSecurityPolicy removed in 1.25")
+    );
     assert_eq!(upgrade[0].1.len(), 9, "all nine clusters");
     let errors: Vec<&Value> = found.iter().filter(|d| d["severity"] == "error").collect();
     assert_eq!(errors.len(), 1, "{errors:?}");

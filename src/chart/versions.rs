@@ -66,7 +66,7 @@ impl ChartVersions {
         if !errors.is_empty() {
             return Err(Failure::Config(errors));
         }
-        versions.sort_by(|a, b| semver_of(&a.version).cmp(&semver_of(&b.version)));
+        versions.sort_by_key(|c| semver_of(&c.version));
         Ok(ChartVersions {
             name: name.to_string(),
             versioned: true,
