@@ -47,21 +47,15 @@ pub fn helmfile_yaml(
         if !render.installed.yes {
             out.push_str("    installed: false\n");
         }
+        // Which chart and version this cluster runs (charts may hold several side by side):
+        // recorded in golden/ for reviews, and shown by `helmfile list`.
         out.push_str("    labels:\n");
-        // A chart with several versions: which one this cluster runs, for reviews and
-        // `helmfile list`.
-        if fleet
-            .charts
-            .get(&release.chart)
-            .is_some_and(|c| c.versioned)
-        {
-            let _ = writeln!(out, "      chart: {}", render.chart.name);
-            let _ = writeln!(
-                out,
-                "      chartVersion: {}",
-                quote_if_needed(&render.chart.version)
-            );
-        }
+        let _ = writeln!(out, "      chart: {}", render.chart.name);
+        let _ = writeln!(
+            out,
+            "      chartVersion: {}",
+            quote_if_needed(&render.chart.version)
+        );
         let _ = writeln!(out, "      name: {}", release.name);
         // An installed release waits for the installed ones it needs; one being removed
         // keeps its needs, so helmfile removes it before what it needed.

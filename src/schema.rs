@@ -170,7 +170,7 @@ pub fn replacement(version: &str, api_version: &str, kind: &str) -> Option<Strin
 type Slot = Arc<OnceLock<Result<Arc<Validator>, String>>>;
 
 /// Compiled validators by cache key: `k8s:<root> <name>=<digest>...` (the content of a
-/// Kubernetes kind's schema), `crd:<digest of schema>` or `values:<chart>`.
+/// Kubernetes kind's schema), `crd:<digest of schema>` or `values:<digest of schema>`.
 fn cache() -> &'static Mutex<HashMap<String, Slot>> {
     static CACHE: OnceLock<Mutex<HashMap<String, Slot>>> = OnceLock::new();
     CACHE.get_or_init(Default::default)
@@ -401,10 +401,15 @@ pub fn crd_validator(schema: &Json) -> Result<Arc<Validator>, String> {
 }
 
 /// The validator of a chart's values.schema.json (compiled once per process and chart).
-pub fn values_validator(chart: &str, schema_text: &str) -> Result<Arc<Validator>, String> {
+pub fn values_validator(schema_text: &str) -> Result<Arc<Validator>, String> {
+    use sha2::{Digest, Sha256};
     let schema: Json =
         serde_json::from_str(schema_text).map_err(|e| format!("not valid JSON: {e}"))?;
-    cached_with(format!("values:{chart}"), None, || schema)
+    // By content: two versions of a chart (side by side, or the two sides of `diff
+    // --base`) have schemas of their own under one chart name.
+    let digest = Sha256::digest(schema_text.as_bytes());
+    let key: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    cached_with(format!("values:{key}"), None, || schema)
 }
 
 /// Validates an object; values are left out of messages for Secrets.

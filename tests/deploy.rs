@@ -42,7 +42,7 @@ fn deploy_dir_has_helmfile_and_verbatim_charts() {
         helmfile,
         std::fs::read_to_string(fleet_2023().join("golden/eqiad/helmfile.yaml")).unwrap()
     );
-    assert!(helmfile.contains("  - name: coredns\n    namespace: kube-system\n    chart: ./coredns\n    labels:\n      name: coredns\n    needs:\n      - kube-system/calico\n"), "{helmfile}");
+    assert!(helmfile.contains("  - name: coredns\n    namespace: kube-system\n    chart: ./coredns\n    labels:\n      chart: coredns\n      chartVersion: 0.3.3\n      name: coredns\n    needs:\n      - kube-system/calico\n"), "{helmfile}");
     let template =
         std::fs::read_to_string(dir.path().join("calico/templates/manifest.yaml")).unwrap();
     assert!(template.contains(".Files.Get"));
@@ -247,7 +247,7 @@ fn a_release_toggled_off_is_listed_as_not_installed_and_its_files_removed() {
     assert_exit(&out, 0);
     let helmfile = std::fs::read_to_string(dir.path().join("helmfile.yaml")).unwrap();
     assert!(
-        helmfile.contains("  - name: cfssl-issuer\n    namespace: cert-manager\n    chart: ./cfssl-issuer\n    installed: false\n    labels:\n      name: cfssl-issuer\n    needs:\n      - cert-manager/cfssl-issuer-crds\n"),
+        helmfile.contains("  - name: cfssl-issuer\n    namespace: cert-manager\n    chart: ./cfssl-issuer\n    installed: false\n    labels:\n      chart: cfssl-issuer\n      chartVersion: 0.3.3\n      name: cfssl-issuer\n    needs:\n      - cert-manager/cfssl-issuer-crds\n"),
         "{helmfile}"
     );
     assert!(helmfile.contains("  - name: cfssl-issuer-crds\n    namespace: cert-manager\n    chart: ./cfssl-issuer-crds\n    installed: false\n"), "{helmfile}");

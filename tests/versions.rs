@@ -448,7 +448,7 @@ fn moving_one_cluster_to_the_new_chart_version_is_one_line_and_reviews_as_a_vers
         report["chartVersions"],
         serde_json::json!([{"cluster": "ml-serve-eqiad", "release": "calico", "chart": "calico", "old": "0.4.0", "new": "0.5.2"}])
     );
-    let line = "ml-serve-eqiad: calico 0.4.0 → 0.5.2 (release calico)";
+    let line = "calico 0.4.0 → 0.5.2 (release calico) in ml-serve-eqiad";
     for format in ["text", "markdown", "gerrit"] {
         let out = kcc(project, &["diff", "--base", "HEAD", "--format", format]);
         assert!(stdout(&out).contains(line), "{format}: {}", stdout(&out));

@@ -1,7 +1,7 @@
 //! Chart version changes between two sides of a diff, read from the helmfile.yaml kcc
-//! writes per cluster (its `chart`/`chartVersion` labels, written for charts with several
-//! versions): `calico 0.4.0 → 0.5.2 in ml-serve-eqiad` is one line a reviewer reads
-//! before the hundreds of object changes it causes.
+//! writes per cluster (its `chart`/`chartVersion` labels): `ml-serve-eqiad: calico 0.4.0 →
+//! 0.5.2` is one line a reviewer reads before the hundreds of object changes it causes. A
+//! release only one side installs is an added or removed file, not a version change.
 
 use std::collections::BTreeMap;
 
@@ -16,26 +16,60 @@ pub struct ChartChange {
     pub cluster: String,
     pub release: String,
     pub chart: String,
-    /// None when the old side did not install the release (or did not record a version).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub old: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub new: Option<String>,
+    pub old: String,
+    pub new: String,
 }
 
 impl ChartChange {
     /// `ml-serve-eqiad: calico 0.4.0 → 0.5.2 (release calico)`.
     pub fn describe(&self) -> String {
-        let side = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         format!(
             "{}: {} {} → {} (release {})",
-            self.cluster,
-            self.chart,
-            side(&self.old),
-            side(&self.new),
-            self.release
+            self.cluster, self.chart, self.old, self.new, self.release
         )
     }
+}
+
+/// The same version change in several clusters, told once.
+pub struct ChartChangeGroup<'a> {
+    pub change: &'a ChartChange,
+    pub clusters: Vec<&'a str>,
+}
+
+impl ChartChangeGroup<'_> {
+    /// `calico 0.4.0 → 0.5.2 (release calico) in ml-serve-eqiad`, or `... in 2 clusters:
+    /// eqiad, codfw`.
+    pub fn describe(&self) -> String {
+        let c = self.change;
+        let place = match self.clusters.as_slice() {
+            [one] => (*one).to_string(),
+            many => format!("{} clusters: {}", many.len(), many.join(", ")),
+        };
+        format!(
+            "{} {} → {} (release {}) in {place}",
+            c.chart, c.old, c.new, c.release
+        )
+    }
+}
+
+/// Changes grouped by (release, chart, old, new), in the order first seen.
+pub fn grouped<'a>(changes: impl Iterator<Item = &'a ChartChange>) -> Vec<ChartChangeGroup<'a>> {
+    let mut groups: Vec<ChartChangeGroup<'a>> = Vec::new();
+    for change in changes {
+        let same = |g: &&mut ChartChangeGroup<'a>| {
+            let c = g.change;
+            (&c.release, &c.chart, &c.old, &c.new)
+                == (&change.release, &change.chart, &change.old, &change.new)
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(group) => group.clusters.push(&change.cluster),
+            None => groups.push(ChartChangeGroup {
+                change,
+                clusters: vec![&change.cluster],
+            }),
+        }
+    }
+    groups
 }
 
 /// release → (chart, version) of a helmfile.yaml text, for releases that record one.
@@ -74,21 +108,24 @@ pub fn changes(
 ) -> Vec<ChartChange> {
     let old = old.map(|t| versions(path, t)).unwrap_or_default();
     let new = new.map(|t| versions(path, t)).unwrap_or_default();
-    let releases: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    releases
-        .into_iter()
-        .filter_map(|release| {
-            let (o, n) = (old.get(release), new.get(release));
-            if o == n {
+    old.iter()
+        .filter_map(|(release, (old_chart, old_version))| {
+            let (chart, version) = new.get(release)?;
+            if (chart, version) == (old_chart, old_version) {
                 return None;
             }
-            let chart = n.or(o).map(|(c, _)| c.clone()).unwrap_or_default();
+            // A chart replaced by another of a new name shows both names.
+            let chart = if chart == old_chart {
+                chart.clone()
+            } else {
+                format!("{old_chart} → {chart}")
+            };
             Some(ChartChange {
                 cluster: cluster.to_string(),
                 release: release.clone(),
                 chart,
-                old: o.map(|(_, v)| v.clone()),
-                new: n.map(|(_, v)| v.clone()),
+                old: old_version.clone(),
+                new: version.clone(),
             })
         })
         .collect()
@@ -119,5 +156,17 @@ mod tests {
         );
         let same = changes("c", "h", Some(&helmfile("0.4.0")), Some(&helmfile("0.4.0")));
         assert!(same.is_empty());
+        let other = changes(
+            "other",
+            "h",
+            Some(&helmfile("0.4.0")),
+            Some(&helmfile("0.5.2")),
+        );
+        let groups = grouped(c.iter().chain(&other));
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            groups[0].describe(),
+            "calico 0.4.0 → 0.5.2 (release calico) in 2 clusters: ml-serve-eqiad, other"
+        );
     }
 }

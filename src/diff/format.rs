@@ -52,8 +52,8 @@ pub fn render_text(d: &FleetDiff, color: bool) -> String {
     let outline = d.outline();
     let mut out = String::new();
     // A chart version change first: it is the cause of the object changes below.
-    for change in d.chart_changes() {
-        let line = format!("~ chart version {}", change.describe());
+    for group in d.chart_change_groups() {
+        let line = format!("~ chart {}", group.describe());
         let _ = writeln!(out, "{}", paint.paint("1", &line));
     }
     for dir in &outline.dirs {

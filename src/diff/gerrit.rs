@@ -126,11 +126,11 @@ fn message(d: &FleetDiff, entries: &[String], uncommented: usize) -> String {
             c.files, c.added, c.removed, c.changed
         );
     }
-    let changes: Vec<_> = d.chart_changes().collect();
-    if !changes.is_empty() {
+    let groups = d.chart_change_groups();
+    if !groups.is_empty() {
         head.push_str("\n\nChart versions:");
-        for change in changes {
-            let _ = write!(head, "\n  {}", change.describe());
+        for group in groups {
+            let _ = write!(head, "\n  {}", group.describe());
         }
     }
     head.push_str("\n\nChanges by cause:");

@@ -25,11 +25,11 @@ pub fn render_markdown(d: &FleetDiff) -> String {
         );
     }
     out.push('\n');
-    let changes: Vec<_> = d.chart_changes().collect();
-    if !changes.is_empty() {
+    let groups = d.chart_change_groups();
+    if !groups.is_empty() {
         out.push_str("Chart versions:\n\n");
-        for change in changes {
-            let _ = writeln!(out, "- `{}`", change.describe());
+        for group in groups {
+            let _ = writeln!(out, "- `{}`", group.describe());
         }
         out.push('\n');
     }

@@ -201,6 +201,11 @@ impl FleetDiff {
         self.files.iter().flat_map(|f| &f.charts)
     }
 
+    /// The chart version changes, the same change in several clusters told once.
+    pub fn chart_change_groups(&self) -> Vec<chart_versions::ChartChangeGroup<'_>> {
+        chart_versions::grouped(self.chart_changes())
+    }
+
     pub fn counts(&self) -> Counts {
         let mut c = Counts {
             files: self.files.len(),

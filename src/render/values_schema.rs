@@ -23,7 +23,7 @@ pub fn validate(
     let Some(schema_file) = &chart.schema else {
         return Vec::new();
     };
-    let validator = match schema::values_validator(&chart.name, &schema_file.text) {
+    let validator = match schema::values_validator(&schema_file.text) {
         Ok(v) => v,
         Err(e) => {
             // A JSON syntax error points at its line and column; other problems at the top.
