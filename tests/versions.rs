@@ -544,3 +544,38 @@ fn target_version_1_31_on_the_2024_fleet_names_the_podsecuritypolicy_removal_onl
     assert_exit(&out, 0);
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// The migration from the April 2024 fleet to the August 2026 one, reviewed as a change:
+/// `diff --base` renders each side with its own charts and schemas (the 2024 values are not
+/// judged by the 2026 schemas), and names every chart upgrade once for all its clusters.
+#[test]
+fn the_2024_to_2026_migration_reviews_with_each_side_its_own_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    copy_dir(&fleet_2024(), project);
+    commit_all(project);
+    for sub in ["charts", "values", "golden", "fixtures", "reference"] {
+        std::fs::remove_dir_all(project.join(sub)).unwrap();
+    }
+    copy_dir(&fleet_2026(), project);
+    let out = kcc(project, &["diff", "--base", "HEAD", "--format", "json"]);
+    assert_exit(&out, 1);
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let changes = report["chartVersions"].as_array().unwrap();
+    let coredns: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["release"] == "coredns")
+        .collect();
+    assert_eq!(coredns.len(), 9, "the nine clusters of 2024: {changes:?}");
+    assert!(
+        coredns
+            .iter()
+            .all(|c| c["old"] == "0.3.3" && c["new"] == "0.6.0")
+    );
+    let out = kcc(project, &["diff", "--base", "HEAD", "--format", "markdown"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("- `calico 0.2.10 → 0.5.2 (release calico) in 4 clusters: codfw, eqiad, staging-codfw, staging-eqiad`"),
+        "{text}"
+    );
+}
