@@ -57,6 +57,10 @@ enum Command {
         /// Exit 1 without writing if the render (with fixture secrets) differs from golden/
         #[arg(long)]
         verify_golden: bool,
+        /// With --out and no --private: write the fixture overlay's secrets into DIR (test
+        /// deploys only; without it kcc refuses, so that no deploy ships fixture credentials)
+        #[arg(long, requires = "out")]
+        fixture_secrets: bool,
     },
     /// Render the whole fleet, run every check, and compare with golden/
     Check {
@@ -282,10 +286,12 @@ fn run(cli: Cli) -> Result<String, Failure> {
             select,
             out,
             verify_golden,
+            fixture_secrets,
         } => {
             let opts = commands::RenderOptions {
                 out: out.as_deref(),
                 verify_golden,
+                fixture_secrets,
             };
             commands::render(&fleet, &select.selection(), &opts)
         }

@@ -79,7 +79,12 @@ fn out_dir_gets_one_file_per_installed_release() {
     let dir = tempfile::tempdir().unwrap();
     let out = kcc(
         &fixture("demo"),
-        &["render", "--out", dir.path().to_str().unwrap()],
+        &[
+            "render",
+            "--fixture-secrets",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
     );
     assert_exit(&out, 0);
     assert!(dir.path().join("alpha/web.yaml").is_file());

@@ -25,6 +25,7 @@ fn render_cluster(
         "render",
         "--cluster",
         cluster,
+        "--fixture-secrets",
         "--out",
         dir.path().to_str().unwrap(),
     ];
@@ -235,7 +236,19 @@ fn a_release_toggled_off_is_listed_as_not_installed_and_its_files_removed() {
     let p = project.path();
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().to_str().unwrap();
-    let render = |p: &Path| kcc(p, &["render", "-c", "aux-k8s-eqiad", "--out", out_dir]);
+    let render = |p: &Path| {
+        kcc(
+            p,
+            &[
+                "render",
+                "-c",
+                "aux-k8s-eqiad",
+                "--fixture-secrets",
+                "--out",
+                out_dir,
+            ],
+        )
+    };
     assert_exit(&render(p), 0);
     assert!(dir.path().join("cfssl-issuer/manifest.yaml").exists());
     // Files someone added are never kcc's to remove, even inside a release directory.
@@ -290,6 +303,7 @@ fn a_directory_kcc_did_not_write_loses_nothing() {
             "render",
             "-c",
             "aux-k8s-eqiad",
+            "--fixture-secrets",
             "--out",
             dir.path().to_str().unwrap(),
         ],
@@ -339,4 +353,57 @@ fn helmfile_uninstalls_a_release_toggled_off() {
     let text = helmfile(&["template", "--skip-deps"]);
     assert!(!text.contains("cfssl-issuer"), "cfssl-issuer rendered");
     assert!(text.contains("# Source: coredns/"), "coredns not rendered");
+}
+
+/// A deploy directory never gets the fixture overlay's stand-ins by accident: without
+/// `--private DIR`, `render --out` of a release that takes private values refuses (exit 1,
+/// nothing written) and names `--private`; `--fixture-secrets` asks for them by name.
+#[test]
+fn render_out_without_private_refuses_fixture_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("deploy");
+    let out = kcc(
+        &fleet_2023(),
+        &["render", "-c", "eqiad", "--out", target.to_str().unwrap()],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("render/fixture-secrets"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("--private DIR"), "{}", stderr(&out));
+    assert!(!target.exists(), "wrote {}", target.display());
+    // Releases without private values deploy as before.
+    let out = kcc(
+        &fleet_2023(),
+        &[
+            "render",
+            "-c",
+            "eqiad",
+            "-r",
+            "coredns",
+            "--out",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    // --verify-golden renders with the fixtures to compare; it does not lift the refusal.
+    let out = kcc(
+        &fleet_2023(),
+        &[
+            "render",
+            "-c",
+            "eqiad",
+            "--verify-golden",
+            "--out",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("--fixture-secrets"),
+        "{}",
+        stderr(&out)
+    );
 }

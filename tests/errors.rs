@@ -173,7 +173,12 @@ fn an_error_leaves_the_out_dir_untouched() {
     let out_dir = tempfile::tempdir().unwrap();
     let out = kcc(
         project.path(),
-        &["render", "--out", out_dir.path().to_str().unwrap()],
+        &[
+            "render",
+            "--fixture-secrets",
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ],
     );
     assert_exit(&out, 1);
     assert!(

@@ -134,6 +134,7 @@ fn golden_files_are_what_kcc_writes() {
             "dse-k8s-eqiad",
             "-r",
             "calico",
+            "--fixture-secrets",
             "--out",
             dir.path().to_str().unwrap(),
         ],

@@ -83,7 +83,10 @@ fn an_oversized_values_file_is_refused_by_name() {
         f.write_all(line.as_bytes()).unwrap();
     }
     drop(f);
-    let out = kcc(project.path(), &["render", "--out", "deploy"]);
+    let out = kcc(
+        project.path(),
+        &["render", "--fixture-secrets", "--out", "deploy"],
+    );
     assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(err.contains("error[input/too-large]"), "{err}");
@@ -275,7 +278,7 @@ fn render_bomb(template: &str) -> (tempfile::TempDir, Option<i32>, String, Strin
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kcc"))
         .arg("--project")
         .arg(project.path())
-        .args(["render", "--out"])
+        .args(["render", "--fixture-secrets", "--out"])
         .arg(project.path().join("deploy"))
         .env("RAYON_NUM_THREADS", "8")
         .env("NO_COLOR", "1")

@@ -94,7 +94,16 @@ fn parity_with(fleet: &Path, cluster: &str, checksums: Checksums) {
         let out_dir = dir.path().to_str().unwrap();
         let out = kcc(
             fleet,
-            &["render", "-c", cluster, "-r", &release, "--out", out_dir],
+            &[
+                "render",
+                "-c",
+                cluster,
+                "-r",
+                &release,
+                "--fixture-secrets",
+                "--out",
+                out_dir,
+            ],
         );
         assert_exit(&out, 0);
         let manifest = std::fs::read_to_string(dir.path().join(format!("{release}.yaml"))).unwrap();

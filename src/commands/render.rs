@@ -18,6 +18,8 @@ pub struct Options<'a> {
     pub out: Option<&'a Path>,
     /// Refuse (exit 1, nothing written) if the render with fixtures differs from golden/.
     pub verify_golden: bool,
+    /// Write the fixture overlay's private values into `out` (test deploys).
+    pub fixture_secrets: bool,
 }
 
 pub fn render(fleet: &Fleet, sel: &Selection, opts: &Options) -> Result<String> {
@@ -27,8 +29,43 @@ pub fn render(fleet: &Fleet, sel: &Selection, opts: &Options) -> Result<String> 
     let renders = fleet.render(sel)?;
     match opts.out {
         None => Ok(to_stdout(&renders)),
-        Some(dir) => write_dir(fleet, sel, &renders, dir),
+        Some(dir) => {
+            refuse_fixture_secrets(fleet, sel, &renders, opts)?;
+            write_dir(fleet, sel, &renders, dir)
+        }
     }
+}
+
+/// A deploy directory gets real secrets (`--private DIR`): one that would hold the fixture
+/// overlay's stand-ins is refused, nothing written, unless asked for by name — on a deploy
+/// host a forgotten flag must not ship fixture credentials.
+fn refuse_fixture_secrets(
+    fleet: &Fleet,
+    sel: &Selection,
+    renders: &[ReleaseRender],
+    opts: &Options,
+) -> Result<()> {
+    if sel.private.is_some() || opts.fixture_secrets {
+        return Ok(());
+    }
+    let using: Vec<String> = renders
+        .iter()
+        .filter(|r| r.installed.yes && r.private_values)
+        .map(|r| format!("{} in {}", r.release, r.cluster))
+        .collect();
+    if using.is_empty() {
+        return Ok(());
+    }
+    let fixture = fleet.project.private_fixture.as_deref().unwrap_or("");
+    Err(crate::diagnostic::Diagnostic::error(
+        "render/fixture-secrets",
+        format!(
+            "refusing to write fixture secrets into --out: without --private DIR the private values of {} come from the fixture overlay ({fixture}/)",
+            using.join(", ")
+        ),
+    )
+    .note("pass --private DIR with the real secrets; for a test deploy, --fixture-secrets writes the fixtures")
+    .into())
 }
 
 fn to_stdout(renders: &[ReleaseRender]) -> String {

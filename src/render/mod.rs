@@ -105,6 +105,9 @@ pub struct ReleaseRender {
     /// The chart version it rendered with.
     pub chart: Arc<Chart>,
     pub installed: Installed,
+    /// The private overlay gave it values (Secrets the deploy directory must not get from
+    /// the fixtures).
+    pub private_values: bool,
     pub values: Node,
     /// In install order; empty when not installed.
     pub objects: Vec<Object>,
@@ -429,6 +432,7 @@ impl Fleet {
         let template_values = to_template(&values);
         let installed = self.installed(cluster, release, &template_values)?;
         let mut objects = Vec::new();
+        let mut private_values = false;
         if installed.yes {
             let private_files: Vec<&str> = layers
                 .iter()
@@ -448,6 +452,7 @@ impl Fleet {
                 cluster => Self::cluster_context(cluster),
             };
             let secrets = private_secrets(&layers);
+            private_values = !secrets.is_empty();
             // A release whose inputs the other side of a diff rendered already is not
             // rendered again.
             let shared = reuse.map(|r| {
@@ -481,6 +486,7 @@ impl Fleet {
             release: release.name.clone(),
             chart,
             installed,
+            private_values,
             values,
             objects,
         })
