@@ -13,6 +13,25 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// The candidate most like `key` when a key may be a typo or a shortening of another
+/// (`replicas` for `replicaCount`, `memroy` for `memory`): Jaro-Winkler, which weighs a
+/// shared start, at 0.85 or more, case aside; the best wins, ties to the first.
+pub fn similar_key<'a>(
+    key: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let key = key.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&key, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.85)
+        .fold(None, |best: Option<(f64, &str)>, (score, c)| match best {
+            Some((b, _)) if b >= score => best,
+            _ => Some((score, c)),
+        })
+        .map(|(_, c)| c)
+}
+
 /// `; did you mean `x`?` for a message, or nothing.
 pub fn hint<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     closest(word, candidates)
@@ -34,5 +53,13 @@ mod tests {
         // One letter is not a typo of another one-letter word's neighbour.
         assert_eq!(closest("a", ["b"]), None);
         assert_eq!(closest("eqiad", ["eqiab", "eqiac"]), Some("eqiab"));
+    }
+
+    #[test]
+    fn shortened_and_misspelt_keys_find_theirs() {
+        let keys = ["replicaCount", "resources", "service", "image"];
+        assert_eq!(similar_key("replicas", keys), Some("replicaCount"));
+        assert_eq!(similar_key("memroy", ["memory", "cpu"]), Some("memory"));
+        assert_eq!(similar_key("tolerations", keys), None);
     }
 }

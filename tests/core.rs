@@ -185,3 +185,37 @@ fn charts_may_live_outside_the_project() {
         "{err}"
     );
 }
+
+/// `kcc explain` of a path that is not set suggests the key set at that level that looks
+/// most like it; explaining a release the cluster does not install says so, and why.
+#[test]
+fn explain_suggests_the_key_meant_and_names_an_uninstalled_release() {
+    let out = kcc(&fleet_2026(), &["explain", "eqiad", "coredns", "replicas"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("did you mean `replicaCount`?"),
+        "{}",
+        stdout(&out)
+    );
+    let out = kcc(
+        &fleet_2026(),
+        &["explain", "eqiad", "coredns", "resources.limits.memroy"],
+    );
+    assert!(
+        stdout(&out).contains("did you mean `resources.limits.memory`?"),
+        "{}",
+        stdout(&out)
+    );
+    let out = kcc(
+        &fixture("demo"),
+        &["explain", "beta", "web-extras", "replicas"],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(
+            "release `web-extras` is not installed in cluster `beta` (\"extras\" in cluster.toggles → false)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -91,12 +91,34 @@ pub fn explain(layers: &[Arc<Layer>], path: &str) -> Explained {
         }
         None => {
             let _ = writeln!(out, "        (not set)");
+            if let Some(near) = near_path(&merged, &parts) {
+                let _ = writeln!(out, "        did you mean `{near}`?");
+            }
         }
     }
     Explained {
         text: out,
         set: result.is_some(),
     }
+}
+
+/// For a path that is not set: the same path with its first missing key replaced by the
+/// most similar key set at that level (`replicas` → `replicaCount`), if one is close.
+fn near_path(merged: &Node, parts: &[&str]) -> Option<String> {
+    let mut node = merged;
+    for (depth, part) in parts.iter().enumerate() {
+        match node.get(part) {
+            Some(child) => node = child,
+            None => {
+                let keys = node.as_map()?.keys().map(String::as_str);
+                let near = crate::suggest::similar_key(part, keys)?;
+                let mut fixed: Vec<&str> = parts.to_vec();
+                fixed[depth] = near;
+                return Some(fixed.join("."));
+            }
+        }
+    }
+    None
 }
 
 /// The node as explain prints it: every value of the private overlay replaced by its

@@ -37,21 +37,6 @@ fn release_files(fleet: &Fleet) -> BTreeMap<String, BTreeSet<&str>> {
     files
 }
 
-/// The known key closest in spelling to `key`, if it is close enough to be a typo.
-fn suggestion<'a>(key: &str, known: &'a BTreeSet<String>) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| {
-            (
-                strsim::jaro_winkler(&key.to_lowercase(), &k.to_lowercase()),
-                k,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.85)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.as_str())
-}
-
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (file, charts) in release_files(fleet) {
@@ -87,7 +72,7 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
                 ),
             )
             .at(node.origin.as_ref());
-            if let Some(near) = suggestion(key, &known) {
+            if let Some(near) = crate::suggest::similar_key(key, known.iter().map(String::as_str)) {
                 d = d.note(format!("did you mean `{near}`?"));
             }
             out.push(d);
