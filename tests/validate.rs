@@ -140,3 +140,48 @@ fn a_kind_with_no_schema_is_an_error() {
     let pool = "apiVersion: crd.projectcalico.org/v1\nkind: IPPool\nmetadata:\n  name: x\nspec: {cidr: 10.0.0.0/8}\n";
     fails_with(pool, "schema/unknown-kind", "IPPool", 1);
 }
+
+/// kcc's own output validates: a golden directory (with its helmfile.yaml, skipped with a
+/// note) passes; without their CRDs, objects of one kind are one diagnostic listing the
+/// rest, and diagnostics come in file and line order.
+#[test]
+fn a_golden_directory_validates_and_one_missing_crd_is_one_diagnostic() {
+    let golden = fleet_2026().join("golden/eqiad");
+    let out = validate(
+        &["--kubernetes-version", "1.31", golden.to_str().unwrap()],
+        None,
+    );
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("helmfile.yaml: a helmfile, not Kubernetes objects: skipped"),
+        "{}",
+        stdout(&out)
+    );
+    let calico = golden.join("calico.yaml");
+    let out = validate(
+        &[
+            "--kubernetes-version",
+            "1.31",
+            "--format",
+            "json",
+            calico.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_exit(&out, 1);
+    let found = json_lines(&out);
+    let peers: Vec<&serde_json::Value> = found
+        .iter()
+        .filter(|d| d["message"].as_str().unwrap().contains(" BGPPeer:"))
+        .collect();
+    assert_eq!(peers.len(), 1, "{found:?}");
+    assert!(
+        peers[0]["notes"]
+            .to_string()
+            .contains("and 139 more object(s) of this kind")
+    );
+    let lines: Vec<u64> = found.iter().map(|d| d["line"].as_u64().unwrap()).collect();
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+}

@@ -8,6 +8,7 @@ mod list;
 mod render;
 mod update;
 mod validate;
+mod validate_report;
 
 pub use explain::explain;
 pub use list::list;

@@ -61,6 +61,14 @@ pub fn validate_manifests(
     for path in crd_files {
         crds.add_file(path)?;
     }
+    // kcc's own golden and deploy directories hold a helmfile.yaml beside the manifests.
+    let (helmfiles, files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(super::validate_report::is_helmfile);
+    let notes = helmfiles
+        .iter()
+        .map(|f| format!("{}: a helmfile, not Kubernetes objects: skipped", f.path))
+        .collect();
     let subjects: Vec<Subject> = files.iter().map(|f| Subject::file(&f.path)).collect();
     let mut diagnostics = Vec::new();
     let mut objects: Vec<Object> = Vec::new();
@@ -111,9 +119,10 @@ pub fn validate_manifests(
         subjects,
         // Paths are as given, relative to the working directory.
         path_prefix: String::new(),
-        notes: Vec::new(),
+        notes,
         summary,
     };
+    let diagnostics = super::validate_report::grouped_and_sorted(diagnostics);
     Ok(format_report(diagnostics, format, &context))
 }
 
