@@ -246,3 +246,61 @@ fn a_namespace_profile_no_policy_binds_is_an_error_at_its_values_line() {
         "{key}"
     );
 }
+
+/// Adding a cluster (2026 fixture): what it must still set is asked for in the file that
+/// should hold it, even before that file exists, and one missing family of ranges is one
+/// diagnostic, not one per BGP peer.
+#[test]
+fn a_new_cluster_is_asked_for_each_value_in_the_file_to_write() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    edit_file(
+        &project.join("kcc.yaml"),
+        "  - name: aux-k8s-codfw\n",
+        "  - name: new-k8s\n    group: aux-k8s\n    kubernetesVersion: \"1.31\"\n    toggles: []\n  - name: aux-k8s-codfw\n",
+    );
+    write(
+        &project.join("values/new-k8s/values.yaml"),
+        "network:\n  serviceCIDRs:\n    ipv4: \"10.99.0.0/24\"\n  podCIDRs:\n    ipv4: \"10.99.64.0/18\"\n",
+    );
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let errors: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["rule"] != "golden/drift")
+        .collect();
+    let ask = errors
+        .iter()
+        .find(|d| d["rule"] == "values/schema")
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(ask["file"], "values/new-k8s/coredns-values.yaml");
+    assert_eq!(ask["line"], 1);
+    assert!(
+        ask["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`service.clusterIP` is required and no values file sets it"),
+        "{ask}"
+    );
+    let missing: Vec<&str> = errors
+        .iter()
+        .filter(|d| d["rule"] == "network/missing")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.contains("BGPConfiguration.asNumber")),
+        "{missing:?}"
+    );
+    assert!(
+        missing.iter().any(|m| m.contains("`IPPools`")),
+        "{missing:?}"
+    );
+    let bgp: Vec<&&Value> = errors
+        .iter()
+        .filter(|d| d["rule"] == "network/bgp")
+        .collect();
+    assert_eq!(bgp.len(), 1, "one cause, not one per peer: {bgp:?}");
+    assert_eq!(bgp[0]["file"], "values/new-k8s/values.yaml");
+}

@@ -439,7 +439,8 @@ impl Fleet {
                 .filter(|l| l.role.starts_with("private"))
                 .map(|l| l.file.path.as_str())
                 .collect();
-            let problems = values_schema::validate(&chart, &values, &layers, &private_files);
+            let home = format!("values/{}/{}-values.yaml", cluster.name, release.name);
+            let problems = values_schema::validate(&chart, &values, &layers, &private_files, &home);
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));
             }

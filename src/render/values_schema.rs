@@ -14,11 +14,14 @@ use crate::yaml::{Node, Value};
 /// Problems with `values` (merged for one release in one cluster, which the caller names),
 /// or none if the chart has no values.schema.json. Values set by a file in `private_files`
 /// (the secret overlay) are never quoted in a message.
+/// `home` is the values file of this cluster × release (`values/<cluster>/<release>-values.yaml`),
+/// which may not exist yet: a required value no layer sets is asked for there.
 pub fn validate(
     chart: &Chart,
     values: &Node,
     layers: &[Arc<Layer>],
     private_files: &[&str],
+    home: &str,
 ) -> Vec<Diagnostic> {
     let Some(schema_file) = &chart.schema else {
         return Vec::new();
@@ -58,17 +61,19 @@ pub fn validate(
              }| {
                 let at = node_at(values, &pointer);
                 // A required value a layer deleted with `~`: the `~` is the place to fix.
-                let deleted_at = missing.and_then(|key| deleting_null(layers, &pointer, &key));
+                let deleted_at = missing
+                    .as_ref()
+                    .and_then(|key| deleting_null(layers, &pointer, key));
+                let parent = schema::dotted(&pointer).replace("(object)", "(values)");
+                if let (Some(key), None) = (&missing, &deleted_at) {
+                    // Set nowhere: the cluster's own file for this release is where to write it.
+                    return ask_for(&pointer, key, layers, home)
+                        .note(format!("checked against {}", schema_file.path));
+                }
                 let origin = deleted_at.as_ref().or(at.origin.as_ref());
-                let d = Diagnostic::error(
-                    "values/schema",
-                    format!(
-                        "{}: {message}",
-                        schema::dotted(&pointer).replace("(object)", "(values)")
-                    ),
-                )
-                .at(origin)
-                .note(format!("checked against {}", schema_file.path));
+                let d = Diagnostic::error("values/schema", format!("{parent}: {message}"))
+                    .at(origin)
+                    .note(format!("checked against {}", schema_file.path));
                 match deleted_at {
                     Some(_) => {
                         d.note("deleted here with `~` (null), which removes the chart's default")
@@ -78,6 +83,40 @@ pub fn validate(
             },
         )
         .collect()
+}
+
+/// A required value that no layer sets, asked for in `home` (the cluster × release values
+/// file): at its parent key there if the file has it, else at the file's start — even when
+/// the file does not exist yet — with the YAML to write.
+fn ask_for(pointer: &str, key: &str, layers: &[Arc<Layer>], home: &str) -> Diagnostic {
+    let parts: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let path: Vec<&str> = parts.iter().map(String::as_str).chain([key]).collect();
+    let origin = match layers.iter().find(|l| l.file.path == home) {
+        Some(layer) => layer
+            .root
+            .lookup(parts.iter().map(String::as_str))
+            .and_then(|n| n.origin.clone())
+            .unwrap_or_else(|| Origin::new(&layer.file, 1, 1)),
+        None => Origin::new(&crate::source::SourceFile::new(home, ""), 1, 1),
+    };
+    let mut snippet = String::new();
+    for (depth, part) in path.iter().enumerate() {
+        let value = if depth + 1 == path.len() { " ..." } else { "" };
+        snippet.push_str(&format!("\n    {}{part}:{value}", "  ".repeat(depth)));
+    }
+    Diagnostic::error(
+        "values/schema",
+        format!(
+            "`{}` is required and no values file sets it: set it in {home}",
+            path.join(".")
+        ),
+    )
+    .at(Some(&origin))
+    .note(format!("for example:{snippet}"))
 }
 
 /// The last `key: ~` under `pointer` in the value files (not the chart defaults, whose

@@ -90,6 +90,8 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
             continue;
         };
         let mut same_as_reported = false;
+        let mut unreachable: std::collections::BTreeMap<Family, Vec<(&String, &Node)>> =
+            Default::default();
         for (name, peer) in peers {
             if peer.as_map().is_none() {
                 continue;
@@ -144,21 +146,60 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
                         node.a_type_name()
                     )),
                 };
-                let problem = problem.or_else(|| {
-                    let families = network.families();
-                    (!families.is_empty() && !families.contains(&family)).then(|| {
-                        format!(
-                            "cluster `{cluster}` has no {family} pod or service range (network.podCIDRs / network.serviceCIDRs), so an {family} peer carries none of its routes"
-                        )
-                    })
-                });
                 if let Some(problem) = problem {
                     out.push(
                         Diagnostic::error(RULE, format!("BGP peer `{name}` ({family}): {problem}"))
                             .at(node.origin.as_ref()),
                     );
+                    continue;
+                }
+                let families = network.families();
+                if !families.is_empty() && !families.contains(&family) {
+                    unreachable.entry(family).or_default().push((name, node));
                 }
             }
+        }
+        // Peers of a family the cluster has no ranges of: one such peer is likely a mistake
+        // in its address, at its line; many are one cause (the cluster lacks the family's
+        // ranges), told once, at the cluster's network block.
+        for (family, peers) in unreachable {
+            if let [(name, node)] = peers.as_slice() {
+                out.push(
+                    Diagnostic::error(
+                        RULE,
+                        format!(
+                            "BGP peer `{name}` ({family}): cluster `{cluster}` has no {family} pod or service range (network.podCIDRs / network.serviceCIDRs), so an {family} peer carries none of its routes"
+                        ),
+                    )
+                    .at(node.origin.as_ref()),
+                );
+                continue;
+            }
+            let names: Vec<&str> = peers.iter().map(|(n, _)| n.as_str()).collect();
+            let shown = if names.len() > 8 {
+                format!("{}, … ({} more)", names[..8].join(", "), names.len() - 8)
+            } else {
+                names.join(", ")
+            };
+            let first = peers[0].1.origin.as_ref();
+            let at = values
+                .get("network")
+                .and_then(|n| n.origin.as_ref())
+                .or(first);
+            let mut d = Diagnostic::error(
+                RULE,
+                format!(
+                    "cluster `{cluster}` has no {family} pod or service range (network.podCIDRs / network.serviceCIDRs), but {} BGP peer(s) have an {family} address, which would carry none of its routes: {shown}",
+                    names.len()
+                ),
+            )
+            .at(at);
+            if let Some(first) = first {
+                d = d.note(format!(
+                    "give the cluster its {family} ranges, or its peers no {family} address (the first is at {first})"
+                ));
+            }
+            out.push(d);
         }
     }
     out
