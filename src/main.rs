@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 use kcc::render::{Fleet, Selection};
 use kcc::{Failure, commands, project};
 
@@ -24,10 +25,10 @@ struct Cli {
 #[derive(clap::Args)]
 struct Select {
     /// Only this cluster (repeatable)
-    #[arg(short = 'c', long = "cluster", value_name = "CLUSTER")]
+    #[arg(short = 'c', long = "cluster", value_name = "CLUSTER", add = ArgValueCandidates::new(clusters))]
     clusters: Vec<String>,
     /// Only this release (repeatable)
-    #[arg(short = 'r', long = "release", value_name = "RELEASE")]
+    #[arg(short = 'r', long = "release", value_name = "RELEASE", add = ArgValueCandidates::new(releases))]
     releases: Vec<String>,
     /// Private values overlay (default: the project's privateFixture)
     #[arg(long, value_name = "DIR")]
@@ -76,7 +77,8 @@ enum Command {
             short = 'c',
             long = "cluster",
             value_name = "CLUSTER",
-            requires = "target_version"
+            requires = "target_version",
+            add = ArgValueCandidates::new(clusters)
         )]
         clusters: Vec<String>,
     },
@@ -129,8 +131,10 @@ enum Command {
     /// Show a merged value and every layer that set or overrode it
     Explain {
         /// The cluster, as named in kcc.yaml
+        #[arg(add = ArgValueCandidates::new(clusters))]
         cluster: String,
         /// The release, as named in kcc.yaml
+        #[arg(add = ArgValueCandidates::new(releases))]
         release: String,
         /// Path into the merged values: dotted keys and list indexes, e.g.
         /// `service.clusterIP` or `issuers.discovery.url[0]`
@@ -139,13 +143,15 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         private: Option<PathBuf>,
     },
-    /// Print a shell completion script (e.g. `kcc completions bash > /etc/bash_completion.d/kcc`)
+    /// Print a shell completion script that completes commands, options, and the project's
+    /// cluster, release and format names (e.g. `source <(kcc completions bash)`)
     Completions {
         /// The shell to complete in
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print kcc's man page (roff: `kcc man > kcc.1; man ./kcc.1`)
+    /// Print kcc's man page, every command with its options and exit status (roff: `kcc man
+    /// > kcc.1; man ./kcc.1`)
     Man,
 }
 
@@ -205,17 +211,10 @@ fn report(report: commands::check::Report) -> Result<String, Failure> {
 fn run(cli: Cli) -> Result<String, Failure> {
     kcc::output::set_color(cli.color);
     match &cli.command {
-        Command::Completions { shell } => {
-            let mut out = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "kcc", &mut out);
-            return Ok(String::from_utf8_lossy(&out).into_owned());
-        }
+        Command::Completions { shell } => return completion_script(*shell),
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(|e| Failure::Fatal(format!("cannot write the man page: {e}")))?;
-            return Ok(String::from_utf8_lossy(&out).into_owned());
+            return commands::man::page(Cli::command())
+                .map_err(|e| Failure::Fatal(format!("cannot write the man page: {e}")));
         }
         _ => {}
     }
@@ -349,7 +348,48 @@ fn print_errors(diagnostics: &[kcc::Diagnostic], tail: &str) {
     eprintln!("kcc: {} error(s){}", diagnostics.len(), masked(tail));
 }
 
+/// Cluster names for completion.
+fn clusters() -> Vec<CompletionCandidate> {
+    commands::complete::cluster_names()
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// Release names for completion.
+fn releases() -> Vec<CompletionCandidate> {
+    commands::complete::release_names()
+        .into_iter()
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
+/// The shell code that asks this binary for completions as the user types (clap_complete's
+/// dynamic completion: the shell runs `COMPLETE=<shell> kcc -- <words>`), so that names
+/// come from the project at hand rather than from a list frozen into the script.
+fn completion_script(shell: clap_complete::Shell) -> Result<String, Failure> {
+    let name = shell.to_string();
+    let shells = clap_complete::env::Shells::builtins();
+    let completer = shells
+        .completer(&name)
+        .ok_or_else(|| Failure::Fatal(format!("no completion for {name}")))?;
+    // Completes the command `kcc`, by asking the binary that printed the script (which
+    // need not be on the PATH, e.g. target/release/kcc).
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "kcc".into());
+    let mut out = Vec::new();
+    completer
+        .write_registration("COMPLETE", "kcc", "kcc", &exe, &mut out)
+        .map_err(|e| Failure::Fatal(format!("cannot write the completion script: {e}")))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 fn main() -> ExitCode {
+    // `COMPLETE=<shell> kcc -- <words>`: the completion script asking for candidates.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .bin("kcc")
+        .complete();
     // SIGINT, SIGTERM, SIGHUP: remove the files being written, exit 128 + the signal.
     kcc::interrupt::listen();
     match run(Cli::parse()) {

@@ -39,20 +39,69 @@ fn color_follows_the_flag_then_the_environment() {
     assert!(stdout(&out).contains(ANSI));
 }
 
+/// What bash offers after `kcc WORDS` when TAB is pressed at the last word, through the
+/// script `kcc completions bash` prints (a real bash, asking the binary as it would).
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let kcc = assert_cmd::cargo::cargo_bin("kcc");
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source <('{kcc}' completions bash)\nCOMP_WORDS=(kcc {words})\nCOMP_CWORD={n}\nCOMP_TYPE=9\n_clap_complete_kcc kcc '{cur}' '{prev}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        kcc = kcc.display(),
+        words = quoted.join(" "),
+        n = words.len(),
+        cur = words.last().unwrap(),
+        prev = words.get(words.len().wrapping_sub(2)).unwrap_or(&"kcc"),
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env_remove("COMPLETE")
+        .output()
+        .expect("run bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 #[test]
-fn completions_for_three_shells() {
+fn bash_completes_the_projects_clusters_releases_and_formats() {
+    let fleet = fleet_2026();
+    let project = fleet.to_str().unwrap();
+    let offered = bash_completes(&["--project", project, "render", "-c", "eq"]);
+    assert_eq!(offered, ["eqiad"]);
+    let offered = bash_completes(&["--project", project, "explain", "aux"]);
+    assert_eq!(offered, ["aux-k8s-eqiad", "aux-k8s-codfw"]);
+    let offered = bash_completes(&["--project", project, "list", "-r", "cfssl"]);
+    assert_eq!(offered, ["cfssl-issuer-crds", "cfssl-issuer"]);
+    let offered = bash_completes(&["--project", project, "diff", "--format", "m"]);
+    assert_eq!(offered, ["markdown"]);
+    let offered = bash_completes(&["--project", project, "ren"]);
+    assert_eq!(offered, ["render"]);
+}
+
+#[test]
+fn completion_scripts_for_bash_zsh_and_fish_ask_kcc() {
     for (shell, marker) in [
-        ("bash", "complete -F"),
+        ("bash", "complete -o nospace"),
         ("zsh", "#compdef kcc"),
-        ("fish", "complete -c kcc"),
+        ("fish", "complete --keep-order --exclusive --command kcc"),
     ] {
         let out = kcc(&fixture("demo"), &["completions", shell]);
         assert_exit(&out, 0);
         let script = stdout(&out);
         assert!(script.contains(marker), "{shell}: {script}");
-        for sub in ["check", "explain", "render", "completions"] {
-            assert!(script.contains(sub), "{shell} lacks {sub}");
-        }
+        assert!(
+            script.contains(&format!("COMPLETE=\"{shell}\""))
+                || script.contains(&format!("COMPLETE={shell}")),
+            "{shell}: {script}"
+        );
     }
     let out = kcc(&fixture("demo"), &["completions", "bsh"]);
     assert_exit(&out, 2);
@@ -60,13 +109,39 @@ fn completions_for_three_shells() {
 }
 
 #[test]
-fn a_man_page() {
+fn a_man_page_documents_every_command_and_refers_to_no_other_page() {
     let out = kcc(&fixture("demo"), &["man"]);
     assert_exit(&out, 0);
     let page = stdout(&out);
     assert!(page.starts_with(".ie \\n(.g .ds Aq"), "{page}");
     assert!(page.contains(".TH kcc 1"), "{page}");
-    assert!(page.contains("kcc\\-explain"), "{page}");
+    for sub in [
+        "render",
+        "check",
+        "validate",
+        "update",
+        "diff",
+        "list",
+        "explain",
+        "completions",
+        "man",
+    ] {
+        assert!(
+            page.contains(&format!(".SS \"kcc {sub}\"")),
+            "{sub}: {page}"
+        );
+    }
+    for option in [
+        "target\\-version",
+        "gerrit\\-label",
+        "\\-\\-private",
+        "\\-\\-base",
+    ] {
+        assert!(page.contains(option), "{option}: {page}");
+    }
+    assert_eq!(page.matches("Exit status:").count(), 9, "{page}");
+    // Only its own title is a page reference: none to kcc-render(1) and the like.
+    assert_eq!(page.matches("(1)").count(), 0, "{page}");
 }
 
 #[test]

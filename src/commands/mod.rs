@@ -2,9 +2,11 @@
 //! print, or a [`Failure`](crate::Failure) that the binary maps to an exit code.
 
 pub mod check;
+pub mod complete;
 pub mod diff;
 mod explain;
 mod list;
+pub mod man;
 mod render;
 mod update;
 mod validate;
