@@ -27,6 +27,8 @@ pub struct Project {
     /// Toggles that tools other than kcc test (releases kcc does not render): allowed on
     /// clusters although nothing in this project tests them.
     pub external_toggles: Vec<String>,
+    /// Where each of `external_toggles` is written.
+    pub external_toggle_origins: Vec<(String, Origin)>,
     /// Fields `kcc diff` does not show (kcc.yaml `diffIgnore`).
     pub diff_ignore: Vec<DiffIgnore>,
     /// Where a cluster × release pins the version of a chart that has several.
@@ -417,10 +419,10 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         }
     }
     let helm_defaults = top.opt("helmDefaults").cloned();
-    let external_toggles = top
-        .strings("externalToggles")?
-        .into_iter()
-        .map(|(s, _)| s)
+    let external_toggle_origins = top.strings("externalToggles")?;
+    let external_toggles = external_toggle_origins
+        .iter()
+        .map(|(s, _)| s.clone())
         .collect();
     let diff_ignore = parse_diff_ignore(top.opt("diffIgnore"))?;
     let chart_pins = parse_chart_pins(top.opt("chartVersions"))?;
@@ -562,6 +564,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         charts_dir,
         chart_pins,
         external_toggles,
+        external_toggle_origins,
         diff_ignore,
     })
 }
@@ -605,6 +608,18 @@ fn parse_diff_ignore(node: Option<&Node>) -> Result<Vec<DiffIgnore>, Diagnostic>
             )
             .at(f.map.get("path").and_then(|n| n.origin.as_ref()))
             .note("a JSON pointer starts with `/`: /metadata/labels/helm.sh~1chart (`~1` is `/`, `~0` is `~`)"));
+        }
+        // RFC 6901: `~` only as `~0` (a `~`) or `~1` (a `/`).
+        let mut escapes = pointer.match_indices('~').map(|(i, _)| &pointer[i + 1..]);
+        if escapes.any(|rest| !rest.starts_with(['0', '1'])) {
+            return Err(Diagnostic::error(
+                "project/schema",
+                format!("diffIgnore path `{pointer}` has a `~` that is neither `~0` nor `~1`"),
+            )
+            .at(f.map.get("path").and_then(|n| n.origin.as_ref()))
+            .note(
+                "in a JSON pointer (RFC 6901) `~0` is `~` and `~1` is `/`; no other `~` may appear",
+            ));
         }
         f.finish()?;
         out.push(DiffIgnore { kind, pointer });

@@ -304,3 +304,65 @@ fn a_new_cluster_is_asked_for_each_value_in_the_file_to_write() {
     assert_eq!(bgp.len(), 1, "one cause, not one per peer: {bgp:?}");
     assert_eq!(bgp[0]["file"], "values/new-k8s/values.yaml");
 }
+
+/// `externalToggles` entries must name a toggle some cluster sets, and one kcc does not
+/// test; a `diffIgnore` pointer follows RFC 6901 (`~0`, `~1` only).
+#[test]
+fn external_toggles_and_diff_ignore_pointers_are_checked() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    edit_file(
+        &project.join("kcc.yaml"),
+        "externalToggles: [install_ceph_csi_cephfs,",
+        "externalToggles: [install_ceph_csi_cephf, istio_gateways, install_ceph_csi_cephfs,",
+    );
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let toggles: Vec<&str> = found
+        .iter()
+        .filter(|d| d["rule"] == "project/toggle")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(toggles.len(), 2, "{toggles:?}");
+    assert!(
+        toggles
+            .iter()
+            .any(|m| m.contains("`install_ceph_csi_cephf`, which no cluster sets"))
+    );
+    assert!(
+        toggles
+            .iter()
+            .any(|m| m.contains("`istio_gateways`, which kcc's releases test"))
+    );
+    let typo = found
+        .iter()
+        .find(|d| {
+            d["message"]
+                .as_str()
+                .unwrap()
+                .contains("install_ceph_csi_cephf`")
+        })
+        .unwrap();
+    assert!(
+        typo["notes"]
+            .to_string()
+            .contains("did you mean `install_ceph_csi_cephfs`?")
+    );
+
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    edit_file(
+        &project.join("kcc.yaml"),
+        "clusters:\n  - name: eqiad",
+        "diffIgnore:\n  - path: /metadata/labels/helm.sh~2chart\nclusters:\n  - name: eqiad",
+    );
+    let out = kcc(project, &["check"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("has a `~` that is neither `~0` nor `~1`")
+            || stdout(&out).contains("has a `~` that is neither `~0` nor `~1`"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}

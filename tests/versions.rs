@@ -579,3 +579,35 @@ fn the_2024_to_2026_migration_reviews_with_each_side_its_own_charts() {
         "{text}"
     );
 }
+
+/// `--target-version` older than a cluster's own version is never silently nothing: an
+/// error naming the cluster when it was selected (or when every cluster is newer), a note
+/// naming the clusters left out otherwise.
+#[test]
+fn a_target_version_older_than_a_cluster_is_named() {
+    let out = kcc(
+        &versions(),
+        &["check", "--target-version", "1.25", "-c", "new"],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains(
+            "--target-version 1.25 is older than the Kubernetes version of cluster `new` (1.29)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = kcc(&fleet_2026(), &["check", "--target-version", "1.29"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("cluster `eqiad` (1.31)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = kcc(&versions(), &["check", "--target-version", "1.25"]);
+    assert!(
+        stdout(&out).contains("note: --target-version 1.25: not checked for cluster `new` (1.29)"),
+        "{}",
+        stdout(&out)
+    );
+}

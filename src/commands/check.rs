@@ -55,14 +55,52 @@ pub struct Report {
 /// Clusters are checked as a stream: each is rendered, checked and compared with its
 /// golden/ directory on its own, and only its diagnostics and what the fleet-wide rules need
 /// are kept, so memory stays that of the clusters in flight, not of the whole fleet.
+/// Clusters that already run a version newer than `--target-version`: an error for a
+/// cluster named with `-c` (or when every cluster is newer: nothing would be checked), a
+/// note naming the ones left out otherwise — never silently nothing.
+fn target_newer_clusters(fleet: &Fleet, target: check::Target<'_>) -> Result<Vec<String>> {
+    let rank = |v: &str| crate::schema::supported_versions().position(|s| s == v);
+    let newer: Vec<&crate::project::Cluster> = fleet
+        .project
+        .clusters
+        .iter()
+        .filter(|c| target.clusters.is_empty() || target.clusters.contains(&c.name))
+        .filter(|c| rank(c.kubernetes_minor) > rank(target.version))
+        .collect();
+    let named = |cs: &[&crate::project::Cluster]| {
+        cs.iter()
+            .map(|c| format!("`{}` ({})", c.name, c.kubernetes_minor))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all_newer = newer.len() == fleet.project.clusters.len();
+    if !newer.is_empty() && (!target.clusters.is_empty() || all_newer) {
+        return Err(crate::Failure::Fatal(format!(
+            "--target-version {} is older than the Kubernetes version of cluster {}: an upgrade target must be newer than what a cluster runs",
+            target.version,
+            named(&newer)
+        )));
+    }
+    Ok(match newer.is_empty() {
+        true => Vec::new(),
+        false => vec![format!(
+            "note: --target-version {}: not checked for cluster {}, which already run(s) a newer version",
+            target.version,
+            named(&newer)
+        )],
+    })
+}
+
 pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> Result<Report> {
     use rayon::prelude::*;
+    let mut notes = Vec::new();
     if let Some(t) = target {
         // Unknown names are usage errors, with a suggestion, as for render.
         fleet.select(&Selection {
             clusters: t.clusters.to_vec(),
             ..Selection::default()
         })?;
+        notes.extend(target_newer_clusters(fleet, t)?);
     }
     let checker = check::Checker::new(fleet, target)?;
     let outcomes = fleet
@@ -83,7 +121,6 @@ pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> 
     diagnostics.extend(checker.fleet(&facts));
     diagnostics.extend(golden::drift_outside_clusters(fleet)?);
     let diagnostics = crate::diagnostic::dedup(diagnostics);
-    let mut notes = Vec::new();
     if !failed.is_empty() {
         let skipped = golden::not_compared(&failed);
         notes.push(format!(

@@ -19,9 +19,9 @@ fn add_words(text: &str, out: &mut HashSet<String>) {
     }
 }
 
-/// Every word a toggle can be tested by: in `installed` conditions, chart templates and
-/// defaults (not CRDs), and the values files. Read once, however many toggles there are.
-fn words(fleet: &Fleet) -> HashSet<String> {
+/// Every word of kcc's own tests of toggles: `installed` conditions and the charts'
+/// templates and defaults (not CRDs), every version of each chart.
+fn kcc_words(fleet: &Fleet) -> HashSet<String> {
     let mut out = HashSet::new();
     for condition in fleet
         .project
@@ -37,30 +37,40 @@ fn words(fleet: &Fleet) -> HashSet<String> {
         .iter()
         .map(|r| r.chart.as_str())
         .collect();
-    let mut read = |file: &std::path::Path, inside: &std::path::Path| {
-        if let Ok(text) = crate::confine::read_inside(file, inside) {
-            add_words(&text, &mut out);
-        }
-    };
     for chart in charts {
         let dir = fleet.project.charts_path().join(chart);
-        for file in crate::source::files_under(&dir.join("templates"), &|_| true) {
-            read(&file, &dir);
-        }
-        if dir.join("values.yaml").is_file() {
-            read(&dir.join("values.yaml"), &dir);
+        // `<chart>/templates/...` or, side by side, `<chart>/<version>/templates/...`.
+        let wanted = |p: &std::path::Path| {
+            let rel = p.strip_prefix(&dir).unwrap_or(p);
+            let parts: Vec<_> = rel.components().map(|c| c.as_os_str()).collect();
+            parts.iter().take(2).any(|c| *c == "templates")
+                || matches!(parts.as_slice(), [f] | [_, f] if *f == "values.yaml")
+        };
+        for file in crate::source::files_under(&dir, &wanted) {
+            if let Ok(text) = crate::confine::read_inside(&file, &dir) {
+                add_words(&text, &mut out);
+            }
         }
     }
+    out
+}
+
+/// Every word of the values files (where a value may name a toggle).
+fn values_words(fleet: &Fleet) -> HashSet<String> {
+    let mut out = HashSet::new();
     let values = fleet.root().join("values");
     for file in crate::source::files_under(&values, &|_| true) {
-        read(&file, fleet.root());
+        if let Ok(text) = crate::confine::read_inside(&file, fleet.root()) {
+            add_words(&text, &mut out);
+        }
     }
     out
 }
 
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
-    let words = words(fleet);
-    let tested = |toggle: &str| words.contains(toggle);
+    let kcc_words = kcc_words(fleet);
+    let values_words = values_words(fleet);
+    let tested = |toggle: &str| kcc_words.contains(toggle) || values_words.contains(toggle);
     let all: BTreeSet<&str> = fleet
         .project
         .clusters
@@ -93,6 +103,44 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
                 None => d.note(
                     "remove it, test it in a release's `installed` condition or a chart, or list it in kcc.yaml's `externalToggles` if other tools test it",
                 ),
+            };
+            out.push(d);
+        }
+    }
+    out.extend(external_entries(fleet, &all, &kcc_words));
+    out
+}
+
+/// `externalToggles` entries must name toggles some cluster sets and kcc does not test: a
+/// misspelt entry would otherwise silently accept nothing (and the cluster's real toggle be
+/// reported), and one kcc tests is not external (declaring it hides its typos).
+fn external_entries(
+    fleet: &Fleet,
+    set: &BTreeSet<&str>,
+    kcc_words: &HashSet<String>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (toggle, origin) in &fleet.project.external_toggle_origins {
+        if kcc_words.contains(toggle.as_str()) {
+            out.push(
+                Diagnostic::error(
+                    "project/toggle",
+                    format!(
+                        "externalToggles lists `{toggle}`, which kcc's releases test (an `installed` condition or a chart): it is not external"
+                    ),
+                )
+                .at(Some(origin))
+                .note("remove it from externalToggles; kcc reports it if no cluster's toggle matches what kcc tests"),
+            );
+        } else if !set.contains(toggle.as_str()) {
+            let mut d = Diagnostic::error(
+                "project/toggle",
+                format!("externalToggles lists `{toggle}`, which no cluster sets"),
+            )
+            .at(Some(origin));
+            d = match crate::suggest::closest(toggle, set.iter().copied()) {
+                Some(near) => d.note(format!("did you mean `{near}`?")),
+                None => d.note("remove it, or set it on the clusters that need it"),
             };
             out.push(d);
         }
