@@ -1,0 +1,2 @@
+//! Admission policies, decided offline.
+pub mod cel;
