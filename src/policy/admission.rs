@@ -416,7 +416,7 @@ impl Admission {
                         decisions,
                         format!(
                             "expression '{}' resulted in error: {message}",
-                            expression.source().trim()
+                            validation.text.trim()
                         ),
                         origin,
                     );

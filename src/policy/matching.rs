@@ -119,7 +119,7 @@ impl Rule {
                 .iter()
                 .any(|r| r == "*" || r == "*/*" || r == request.resource)
             && (self.names.is_empty()
-                || self.names.iter().any(|n| *n == request.object.id.name))
+                || self.names.contains(&request.object.id.name))
             && match self.scope.as_str() {
                 "Cluster" => !request.namespaced,
                 "Namespaced" => request.namespaced,

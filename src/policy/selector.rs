@@ -60,7 +60,8 @@ impl Selector {
                 Some("DoesNotExist") => Operator::DoesNotExist,
                 other => {
                     return Err(format!(
-                        "matchExpressions operator {other:?} is not In, NotIn, Exists or DoesNotExist"
+                        "matchExpressions operator {:?} is not In, NotIn, Exists or DoesNotExist",
+                        other.unwrap_or("")
                     ));
                 }
             };

@@ -36,10 +36,6 @@ impl Expression {
     pub fn origin(&self, position: Position) -> Option<Origin> {
         self.location.as_ref().map(|l| l.origin(position))
     }
-
-    pub fn source(&self) -> &str {
-        self.compiled.as_ref().map_or("", |p| p.source.as_str())
-    }
 }
 
 #[derive(Debug)]

@@ -67,7 +67,7 @@ impl Program {
             Ok(parsed) => parsed,
             Err(errors) => {
                 let first = errors.errors.first();
-                let message = first.map_or("syntax error".to_string(), |e| e.msg.clone());
+                let message = first.map_or("", |e| e.msg.trim_start_matches("Syntax error: "));
                 let (line, col) = first.map_or((1, 0), |e| e.pos);
                 return Err((
                     format!("syntax error: {message}"),

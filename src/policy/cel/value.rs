@@ -63,6 +63,10 @@ pub enum Map<'a> {
 }
 
 impl<'a> List<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> usize {
         match self {
             List::Node(n) => n.len(),
@@ -83,6 +87,10 @@ impl<'a> List<'a> {
 }
 
 impl<'a> Map<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     pub fn len(&self) -> usize {
         match self {
             Map::Node(m) => m.values().filter(|v| !is_null(v)).count(),
@@ -208,8 +216,8 @@ impl<'a> Value<'a> {
             Value::Double(d) => *d == 0.0,
             Value::Str(s) => s.as_str().is_empty(),
             Value::Bytes(b) => b.is_empty(),
-            Value::List(l) => l.len() == 0,
-            Value::Map(m) => m.len() == 0,
+            Value::List(l) => l.is_empty(),
+            Value::Map(m) => m.is_empty(),
             Value::Optional(o) => o.is_none(),
             _ => false,
         }
