@@ -285,3 +285,136 @@ fn a_denial_names_the_pod_line_the_policy_binding_and_message() {
         "the expression is named: {text}"
     );
 }
+
+/// The cost of deciding a fleet: every object of the 2026 fixture's four reference
+/// clusters, and a pod for every workload's pod template, against production's 24
+/// policies (run with `cargo test --release --test policy_conformance -- --ignored
+/// --nocapture`).
+#[test]
+#[ignore]
+fn fleet_cost() {
+    use kcc::manifest::{Object, RenderedFile, parse_manifests};
+    use kcc::policy::{Admission, Cluster};
+    let read = |path: &Path| -> Vec<Object> {
+        let file = SourceFile::new(
+            path.display().to_string(),
+            std::fs::read_to_string(path).unwrap(),
+        );
+        parse_manifests(&RenderedFile {
+            source: file.path.clone(),
+            file,
+        })
+        .unwrap()
+    };
+    let reference = fleet_2026().join("reference");
+    let mut policies = Vec::new();
+    let mut clusters = Vec::new();
+    for cluster in std::fs::read_dir(&reference).unwrap() {
+        let dir = cluster.unwrap().path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut objects = Vec::new();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            objects.extend(read(&file.unwrap().path()));
+        }
+        if policies.is_empty() {
+            policies = objects.clone();
+        }
+        // A pod per workload: its template's metadata and spec, in its namespace.
+        let mut pods = Vec::new();
+        for o in &objects {
+            let Some(template) = o.body.lookup(["spec", "template"]) else {
+                continue;
+            };
+            if !["Deployment", "DaemonSet", "StatefulSet"].contains(&o.id.kind.as_str()) {
+                continue;
+            }
+            let spec = kcc::yaml::emit_document(template.get("spec").unwrap());
+            let indented: String = spec.lines().map(|l| format!("  {l}\n")).collect();
+            let text = format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n{indented}",
+                o.id.name, o.id.namespace
+            );
+            let file = SourceFile::new("pod.yaml", text);
+            pods.extend(
+                parse_manifests(&RenderedFile {
+                    source: "pod.yaml".into(),
+                    file,
+                })
+                .unwrap(),
+            );
+        }
+        clusters.push((objects, pods));
+    }
+    let (admission, diagnostics) = Admission::from_objects(&policies);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let objects: usize = clusters.iter().map(|(o, _)| o.len()).sum();
+    let pods: usize = clusters.iter().map(|(_, p)| p.len()).sum();
+    let rounds = 50;
+    let started = std::time::Instant::now();
+    let mut decisions = 0;
+    for _ in 0..rounds {
+        for (objects, pods) in &clusters {
+            let mut all = objects.clone();
+            all.extend(pods.iter().cloned());
+            let cluster = Cluster::new(&all);
+            for object in &all {
+                decisions += admission.decide(object, &cluster).len();
+            }
+        }
+    }
+    let per_round = started.elapsed() / rounds;
+    println!(
+        "{} clusters, {objects} objects and {pods} workload pods against {} bindings: {per_round:?} per fleet (one thread), {} decisions",
+        clusters.len(),
+        admission_bindings(&policies),
+        decisions / rounds as usize
+    );
+    // The same pods in a namespace bound to every policy of the restricted profile and
+    // every custom policy, many times over: the evaluation cost per pod.
+    let labels = "pod-security.wmf.org/profile: restricted\n    pod-security.wmf.org/allow-hostpath-analytics: include\n    pod-security.wmf.org/allow-hostpath-geoip: include\n    pod-security.wmf.org/allow-hostpath-mw-experimental: include\n    pod-security.wmf.org/allow-hostpath-mw-parsoid-testing: include\n    pod-security.wmf.org/disallow-capabilities-except-ptrace: include";
+    let mut text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: bench\n  labels:\n    {labels}\n"
+    );
+    for (_, pods) in &clusters {
+        for pod in pods {
+            text.push_str("---\n");
+            text.push_str(&pod.canonical().replace(
+                &format!("namespace: {}", pod.id.namespace),
+                "namespace: bench",
+            ));
+        }
+    }
+    let file = SourceFile::new("bench.yaml", text);
+    let all_pods = parse_manifests(&RenderedFile {
+        source: "bench.yaml".into(),
+        file,
+    })
+    .unwrap();
+    let cluster = Cluster::new(&all_pods);
+    let mut denied = 0;
+    for pod in all_pods.iter().filter(|o| o.id.kind == "Pod") {
+        denied += admission.decide(pod, &cluster).len();
+    }
+    println!(
+        "{denied} denials of {} pods in the restricted namespace",
+        all_pods.len() - 1
+    );
+    let started = std::time::Instant::now();
+    let mut evaluated = 0;
+    for _ in 0..rounds * 10 {
+        for pod in all_pods.iter().filter(|o| o.id.kind == "Pod") {
+            admission.decide(pod, &cluster);
+            evaluated += 1;
+        }
+    }
+    println!("{:?} per pod (all bindings)", started.elapsed() / evaluated);
+}
+
+fn admission_bindings(objects: &[kcc::manifest::Object]) -> usize {
+    objects
+        .iter()
+        .filter(|o| o.id.kind == "ValidatingAdmissionPolicyBinding")
+        .count()
+}

@@ -11,7 +11,7 @@ use crate::source::Origin;
 use crate::yaml::Node;
 
 use super::cel::{Activation, Budget, EvalError, Evaluation, Value};
-use super::matching::{Request, is_namespaced, resource_of};
+use super::matching::{Request, ResourceIndex, is_namespaced, resource_of};
 use super::selector::{Labels, labels_of};
 use super::spec::{Action, Binding, Expression, FailurePolicy, Policy};
 use super::stored::pod_as_stored;
@@ -22,6 +22,8 @@ pub struct Admission {
     policies: Vec<Policy>,
     /// (binding, index of its policy), sorted by policy then binding name.
     bindings: Vec<(Binding, usize)>,
+    /// The (group, resource) pairs any bound policy's rules name.
+    resources: ResourceIndex,
     budget: Budget,
 }
 
@@ -46,7 +48,7 @@ pub struct Decision {
 pub struct Cluster<'a> {
     namespaces: HashMap<&'a str, &'a Object>,
     objects: &'a [Object],
-    crd_scopes: HashMap<(String, String), (&'a str, &'a str)>,
+    crd_scopes: HashMap<(&'a str, &'a str), (&'a str, &'a str)>,
 }
 
 impl<'a> Cluster<'a> {
@@ -72,7 +74,7 @@ impl<'a> Cluster<'a> {
                 text(&["names", "plural"]),
                 text(&["scope"]),
             ) {
-                crd_scopes.insert((group.to_string(), kind.to_string()), (plural, scope));
+                crd_scopes.insert((group, kind), (plural, scope));
             }
         }
         Cluster {
@@ -151,10 +153,12 @@ impl Admission {
             bound.push((binding, index));
         }
         bound.sort_by(|(a, i), (b, j)| (i, &a.name).cmp(&(j, &b.name)));
+        let resources = ResourceIndex::of(bound.iter().map(|(_, i)| &policies[*i].constraints));
         (
             Admission {
                 policies,
                 bindings: bound,
+                resources,
                 budget: Budget::default(),
             },
             diagnostics,
@@ -176,14 +180,16 @@ impl Admission {
             Some((g, v)) => (g, v),
             None => ("", object.id.api_version.as_str()),
         };
-        let crd = cluster
-            .crd_scopes
-            .get(&(group.to_string(), object.id.kind.clone()));
-        let namespaced = is_namespaced(&object.id.kind, crd.map(|(_, scope)| *scope));
+        let crd = cluster.crd_scopes.get(&(group, object.id.kind.as_str()));
         let resource = crd.map_or_else(
             || resource_of(&object.id.kind),
             |(plural, _)| plural.to_string(),
         );
+        // Most objects are of resources no policy names: decided without a look at them.
+        if !self.resources.may_match(group, &resource) {
+            return Vec::new();
+        }
+        let namespaced = is_namespaced(&object.id.kind, crd.map(|(_, scope)| *scope));
         // A namespaced object written without a namespace lands in `default`.
         let namespace = match (namespaced, object.id.namespace.as_str()) {
             (false, _) => None,

@@ -80,6 +80,39 @@ impl MatchResources {
     }
 }
 
+/// The (group, resource) pairs some rule of a set of policies names, to pass over the
+/// objects none of them is about without matching each rule.
+#[derive(Clone, Debug, Default)]
+pub struct ResourceIndex {
+    any: bool,
+    named: std::collections::HashSet<(String, String)>,
+}
+
+impl ResourceIndex {
+    pub fn of<'m>(constraints: impl Iterator<Item = &'m MatchResources>) -> ResourceIndex {
+        let mut index = ResourceIndex::default();
+        for rule in constraints.flat_map(|c| &c.rules) {
+            for group in &rule.groups {
+                for resource in &rule.resources {
+                    if group == "*" || resource == "*" || resource == "*/*" {
+                        index.any = true;
+                    } else {
+                        index.named.insert((group.clone(), resource.clone()));
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    pub fn may_match(&self, group: &str, resource: &str) -> bool {
+        self.any
+            || self
+                .named
+                .contains(&(group.to_string(), resource.to_string()))
+    }
+}
+
 impl Rule {
     fn parse(node: &Node) -> Result<Rule, String> {
         let list = |key: &str| -> Vec<String> {

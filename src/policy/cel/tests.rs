@@ -514,3 +514,9 @@ fn errors_are_placed_in_their_expression() {
     assert_eq!(err.message, "division by zero");
     assert_eq!(err.position, Position { line: 2, col: 16 });
 }
+
+#[test]
+fn positions_count_characters() {
+    let (_, position) = Program::compile("'é' + x", &Declarations::default()).unwrap_err();
+    assert_eq!(position, Position { line: 1, col: 7 });
+}
