@@ -21,6 +21,7 @@ pub mod network;
 pub mod output;
 pub mod owned_dir;
 pub mod parse_cache;
+pub mod policy;
 pub mod project;
 pub mod render;
 pub mod report;

@@ -100,6 +100,11 @@ enum Command {
         /// Extra CustomResourceDefinition files whose schemas apply (repeatable)
         #[arg(long = "crds", value_name = "FILE")]
         crds: Vec<PathBuf>,
+        /// ValidatingAdmissionPolicies and their bindings (files or directories;
+        /// repeatable): every object's CREATE is decided as the API server would (a Deny is
+        /// an error, a Warn a warning, an Audit a note)
+        #[arg(long = "policies", value_name = "PATH")]
+        policies: Vec<PathBuf>,
         /// Output format
         #[arg(long, value_enum, default_value = "text")]
         format: commands::check::Format,
@@ -226,6 +231,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
         kubernetes_version,
         skip,
         ignore_missing_schemas,
+        policies,
     } = &cli.command
     {
         let version = match kubernetes_version {
@@ -236,6 +242,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             version,
             skip,
             ignore_missing_schemas: *ignore_missing_schemas,
+            policies,
         };
         return report(commands::validate_manifests(
             inputs, crds, *format, &options,

@@ -8,6 +8,7 @@ use crate::check::objects::{Crds, validate};
 use crate::diagnostic::{Failure, Result, read_file};
 use crate::manifest::RenderedFile;
 use crate::manifest::{Object, parse_manifests};
+use crate::policy::{Action, Admission, Cluster};
 use crate::source::SourceFile;
 
 use super::check::{Context, Format, Report, format_report};
@@ -21,6 +22,9 @@ pub struct Options<'a> {
     pub skip: &'a [String],
     /// An object whose kind has no schema passes (kubeconform's -ignore-missing-schemas).
     pub ignore_missing_schemas: bool,
+    /// Files or directories of ValidatingAdmissionPolicies and their bindings, decided
+    /// against every input object.
+    pub policies: &'a [PathBuf],
 }
 
 /// Validates the manifests in `inputs` (files, directories searched for .yaml/.yml/.json,
@@ -65,7 +69,7 @@ pub fn validate_manifests(
     let (helmfiles, files): (Vec<_>, Vec<_>) = files
         .into_iter()
         .partition(super::validate_report::is_helmfile);
-    let notes = helmfiles
+    let mut notes: Vec<String> = helmfiles
         .iter()
         .map(|f| format!("{}: a helmfile, not Kubernetes objects: skipped", f.path))
         .collect();
@@ -106,11 +110,30 @@ pub fn validate_manifests(
         }
         diagnostics.extend(found);
     }
+    let policies = if options.policies.is_empty() {
+        None
+    } else {
+        let (policy_objects, found) = read_objects(options.policies)?;
+        diagnostics.extend(found);
+        let (admission, found) = Admission::from_objects(&policy_objects);
+        diagnostics.extend(found);
+        admit(
+            &admission,
+            &objects,
+            &policy_objects,
+            &mut diagnostics,
+            &mut notes,
+        );
+        Some(policy_objects.len())
+    };
     let mut summary = format!(
         "kcc validate: {} object(s), Kubernetes {}",
         objects.len(),
         options.version
     );
+    if let Some(count) = policies {
+        summary.push_str(&format!(", {count} policy object(s)"));
+    }
     if skipped > 0 {
         summary.push_str(&format!(", {skipped} skipped"));
     }
@@ -124,6 +147,82 @@ pub fn validate_manifests(
     };
     let diagnostics = super::validate_report::grouped_and_sorted(diagnostics);
     Ok(format_report(diagnostics, format, &context))
+}
+
+/// The objects of the manifests under `paths`, and the diagnostics of those that do not
+/// parse.
+fn read_objects(paths: &[PathBuf]) -> Result<(Vec<Object>, Vec<crate::Diagnostic>)> {
+    let mut objects = Vec::new();
+    let mut diagnostics = Vec::new();
+    for input in paths {
+        for path in manifest_paths(input)? {
+            let file = SourceFile::new(path.display().to_string(), read_file(&path)?);
+            let rendered = RenderedFile {
+                source: file.path.clone(),
+                file,
+            };
+            match parse_manifests(&rendered) {
+                Ok(found) => objects.extend(found),
+                Err(d) => diagnostics.push(d),
+            }
+        }
+    }
+    Ok((objects, diagnostics))
+}
+
+/// Decides every object's CREATE with `admission`: a Deny is an error at the object, a
+/// Warn a warning, an Audit a note. Namespaces and params come from the inputs and the
+/// policy files.
+fn admit(
+    admission: &Admission,
+    objects: &[Object],
+    policy_objects: &[Object],
+    diagnostics: &mut Vec<crate::Diagnostic>,
+    notes: &mut Vec<String>,
+) {
+    let everything: Vec<Object> = objects.iter().chain(policy_objects).cloned().collect();
+    let cluster = Cluster::new(&everything);
+    for object in objects {
+        for decision in admission.decide(object, &cluster) {
+            let what = format!(
+                "ValidatingAdmissionPolicy {} (binding {})",
+                decision.policy, decision.binding
+            );
+            let at = decision
+                .origin
+                .as_ref()
+                .map(|o| format!("the expression: {o}"));
+            let message = match decision.action {
+                Action::Deny => format!("{} is denied by {what}: {}", object.id, decision.message),
+                Action::Warn => format!(
+                    "{} draws a warning from {what}: {}",
+                    object.id, decision.message
+                ),
+                Action::Audit => {
+                    notes.push(format!(
+                        "note: audit: {} by {what}: {}{}",
+                        object.id,
+                        decision.message,
+                        at.map_or(String::new(), |a| format!(" ({a})"))
+                    ));
+                    continue;
+                }
+            };
+            let mut d = if decision.action == Action::Deny {
+                crate::Diagnostic::error("policy/admission", message)
+            } else {
+                crate::Diagnostic::warning("policy/admission", message)
+            }
+            .at(object.origin.as_ref());
+            if decision.error {
+                d = d.note("an error in the policy, decided by its failurePolicy (Fail)");
+            }
+            if let Some(at) = at {
+                d = d.note(at);
+            }
+            diagnostics.push(d);
+        }
+    }
 }
 
 fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {
