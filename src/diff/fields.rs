@@ -100,6 +100,7 @@ fn change(at: &At, old: Option<&Node>, new: Option<&Node>) -> FieldChange {
         old: old.map(short_value),
         new: new.map(short_value),
         value: new.map(JsonText::of),
+        old_value: old.map(JsonText::of),
         from: None,
         from_path: None,
     }
@@ -126,7 +127,7 @@ fn walk(kind: (&str, &str), at: &At, old: &Node, new: &Node, out: &mut Vec<Field
             for &i in &plan.removed {
                 out.push(change(&at.index(i), Some(&a[i]), None));
             }
-            for &(from, to) in &plan.moved {
+            for &(from, to, i) in &plan.moved {
                 let (from, to) = (at.index(from), at.index(to));
                 out.push(FieldChange {
                     path: to.shown_path(),
@@ -135,6 +136,8 @@ fn walk(kind: (&str, &str), at: &At, old: &Node, new: &Node, out: &mut Vec<Field
                     old: None,
                     new: None,
                     value: None,
+                    // What moved: the same move of another item is another change.
+                    old_value: Some(JsonText::of(&a[i])),
                     from: Some(from.pointer),
                     from_path: Some(from.path),
                 });

@@ -16,8 +16,8 @@ pub struct ListPlan {
     /// the old one when it is removed).
     pub removed: Vec<usize>,
     /// Items that change place: (index to take it from, index to put it at), each counted
-    /// in the list as the steps before left it.
-    pub moved: Vec<(usize, usize)>,
+    /// in the list as the steps before left it, and the item's old index.
+    pub moved: Vec<(usize, usize, usize)>,
     /// New items with no counterpart, by new index, first first.
     pub added: Vec<usize>,
     /// (old index, new index) of every item both sides have, by new index: once the steps
@@ -173,7 +173,7 @@ fn steps(old_len: usize, new_len: usize, pairs: Vec<(usize, usize)>) -> ListPlan
         });
         list.insert(to, i);
         if from != to {
-            moved.push((from, to));
+            moved.push((from, to, i));
         }
     }
     let added = (0..new_len).filter(|&j| old_of_new[j].is_none()).collect();
@@ -232,7 +232,7 @@ mod tests {
     fn a_reordering_is_moves_not_changes() {
         // The first item to the end: one move.
         let p = plan(&items("[a, b, c, d, e]"), &items("[b, c, d, e, a]"), &[]);
-        assert_eq!(p.moved, [(0, 4)]);
+        assert_eq!(p.moved, [(0, 4, 0)]);
         assert!(p.removed.is_empty() && p.added.is_empty());
         // Two swapped: one move.
         let p = plan(&items("[a, b, c]"), &items("[a, c, b]"), &[]);

@@ -172,6 +172,9 @@ pub struct FieldChange {
     /// The whole new value (added, changed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<JsonText>,
+    /// The whole old value (removed, changed): two changes are the same only if these are.
+    #[serde(rename = "oldValue", skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<JsonText>,
     /// Where a moved item was taken from: a JSON pointer, and as a path.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
