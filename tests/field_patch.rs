@@ -155,7 +155,11 @@ fn goldens(fleet: &Path) -> Files {
         let cluster = cluster.unwrap().path();
         for file in std::fs::read_dir(&cluster).unwrap() {
             let file = file.unwrap().path();
-            let rel = file.strip_prefix(fleet).unwrap().to_string_lossy().into_owned();
+            let rel = file
+                .strip_prefix(fleet)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.insert(rel, std::fs::read_to_string(&file).unwrap());
         }
     }
@@ -216,14 +220,17 @@ fn tree() -> impl Strategy<Value = Value> {
     ];
     leaf.prop_recursive(4, 40, 6, |inner| {
         let key = prop::sample::select(vec!["a", "b", "name", "containers", "env", "x/y~z"]);
-        let named = (prop::sample::select(vec!["p", "q", "r", "s"]), inner.clone()).prop_map(
-            |(name, v)| serde_json::json!({"name": name, "v": v}),
-        );
+        let named = (
+            prop::sample::select(vec!["p", "q", "r", "s"]),
+            inner.clone(),
+        )
+            .prop_map(|(name, v)| serde_json::json!({"name": name, "v": v}));
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(named, 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(key, inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::btree_map(key, inner, 0..4).prop_map(|m| Value::Object(
+                m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }
@@ -296,7 +303,12 @@ fn json_output_fields_are_a_json_patch() {
                 namespace: o["object"]["namespace"].as_str().unwrap_or("").into(),
                 name: o["object"]["name"].as_str().unwrap().into(),
             };
-            let ops: Vec<Op> = o["fields"].as_array().unwrap().iter().map(Op::from).collect();
+            let ops: Vec<Op> = o["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(Op::from)
+                .collect();
             let mut doc = old[&id].to_json();
             apply(&mut doc, &ops).unwrap();
             assert_eq!(doc, new[&id].to_json(), "{id}");
@@ -306,6 +318,14 @@ fn json_output_fields_are_a_json_patch() {
     }
     // One port removed and one moved, in the container's ports and the Service's: matched
     // by port (their merge key), not compared by index.
-    assert_eq!(statuses["Deployment apps/web"], ["removed", "moved"], "{report:#}");
-    assert_eq!(statuses["Service apps/web"], ["removed", "moved"], "{report:#}");
+    assert_eq!(
+        statuses["Deployment apps/web"],
+        ["removed", "moved"],
+        "{report:#}"
+    );
+    assert_eq!(
+        statuses["Service apps/web"],
+        ["removed", "moved"],
+        "{report:#}"
+    );
 }
