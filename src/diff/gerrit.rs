@@ -218,15 +218,15 @@ fn message(d: &FleetDiff, hazards: &[String], entries: &[String], notes: &Notes)
     if notes.elsewhere > 0 {
         let _ = write!(
             tail,
-            "\n\n{} changes are in golden files this change's revision does not hold as rendered (removed, not touched, or not updated: run `kcc update` and commit golden/): no inline comment.",
-            notes.elsewhere
+            "\n\n{} in golden files this change's revision does not hold as rendered (removed, not touched, or not updated: run `kcc update` and commit golden/): no inline comment.",
+            changes_are(notes.elsewhere)
         );
     }
     if notes.over_limit > 0 {
         let _ = write!(
             tail,
-            "\n\n{} changes have no inline comment (at most {MAX_COMMENTS}); `kcc diff` shows them all.",
-            notes.over_limit
+            "\n\n{} past the inline comment limit ({MAX_COMMENTS}): no inline comment; `kcc diff` shows them all.",
+            changes_are(notes.over_limit)
         );
     }
     let mut body = String::new();
@@ -242,6 +242,14 @@ fn message(d: &FleetDiff, hazards: &[String], entries: &[String], notes: &Notes)
         body.push_str(&line);
     }
     head + &body + &tail
+}
+
+/// `1 change is`, `3 changes are`.
+fn changes_are(n: usize) -> String {
+    match n {
+        1 => "1 change is".to_string(),
+        n => format!("{n} changes are"),
+    }
 }
 
 /// A group's comment, on `at` (one of its objects): its title, the objects, and its diffs
@@ -356,7 +364,7 @@ mod tests {
             );
             assert!(
                 message.contains(&format!(
-                    "{} changes have no inline comment",
+                    "{} changes are past the inline comment limit",
                     n - MAX_COMMENTS
                 )),
                 "{message}"
