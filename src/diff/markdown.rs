@@ -85,7 +85,8 @@ pub fn render_markdown(d: &FleetDiff) -> String {
     out
 }
 
-/// The hazards first: what the apply would break, and how to accept each.
+/// The hazards first: what the apply would break, and how to accept each. Bulleted with
+/// `*`, so that the list of files after it stays a list of its own.
 fn write_hazards(out: &mut String, hazards: &[Hazard]) {
     if hazards.is_empty() {
         return;
@@ -107,7 +108,7 @@ fn write_hazards(out: &mut String, hazards: &[Hazard]) {
             .unwrap_or_default();
         let _ = write!(
             out,
-            "- **{}** in {}: {}{field}: {}",
+            "* **{}** in {}: {}{field}: {}",
             escape(h.rule),
             escape(&h.cluster),
             code(&h.object.to_string()),
