@@ -67,6 +67,33 @@ pub fn prefix(project_root: &Path) -> Result<String> {
     })
 }
 
+/// The values of the trailer `key` (`Key: value` lines at the end of a commit message) in
+/// the commits `base..HEAD`, each with its commit (abbreviated), newest first: what a
+/// change under review says about itself.
+pub fn trailers(project_root: &Path, base: &str, key: &str) -> Result<Vec<(String, String)>> {
+    let format = format!("--format=%h%n%(trailers:key={key},valueonly,unfold)");
+    let out = git(
+        project_root,
+        &["log", "-z", &format, &format!("{base}..HEAD"), "--"],
+    )
+    .map_err(|e| {
+        Failure::Fatal(format!(
+            "cannot read the commit messages since `{base}`: {e}"
+        ))
+    })?;
+    let mut found = Vec::new();
+    for record in out.split('\0') {
+        let mut lines = record.trim().lines();
+        let Some(commit) = lines.next() else {
+            continue;
+        };
+        for value in lines.map(str::trim).filter(|v| !v.is_empty()) {
+            found.push((commit.to_string(), value.to_string()));
+        }
+    }
+    Ok(found)
+}
+
 /// Mounts the project tree at revision `rev`.
 pub fn revision(project_root: &Path, rev: &str) -> Result<Checkout> {
     let prefix = prefix(project_root)?;

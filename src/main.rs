@@ -81,6 +81,11 @@ enum Command {
             add = ArgValueCandidates::new(clusters)
         )]
         clusters: Vec<String>,
+        /// Also compare with the render at this git revision and report what applying the
+        /// change would break (`hazard/*` errors, unless a `Kcc-Accept-Hazard:` trailer in a
+        /// commit since REV accepts them)
+        #[arg(long, value_name = "REV")]
+        base: Option<String>,
     },
     /// Check manifests against the Kubernetes (1.23–1.33) and CRD schemas (like kubeconform)
     Validate {
@@ -307,6 +312,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             format,
             target_version,
             clusters,
+            base,
         } => {
             let target = target_version
                 .as_deref()
@@ -316,7 +322,12 @@ fn run(cli: Cli) -> Result<String, Failure> {
                     version,
                     clusters: &clusters,
                 });
-            report(commands::check::run(&fleet, format, target)?)
+            report(commands::check::run(
+                &fleet,
+                format,
+                target,
+                base.as_deref(),
+            )?)
         }
         Command::Validate { .. }
         | Command::Diff { .. }

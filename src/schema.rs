@@ -317,6 +317,84 @@ fn closure_of(
     Some((name, seen.into_iter().collect()))
 }
 
+/// The keys that identify the items of a list field of a built-in kind, as its schema
+/// declares them (`x-kubernetes-list-map-keys`, else `x-kubernetes-patch-merge-key`):
+/// `["name"]` for a pod's containers, `["containerPort", "protocol"]` for their ports.
+/// `path` is the field's map keys from the object's root, list indexes left out
+/// (`["spec", "template", "spec", "containers", "env"]`). The newest supported minor that
+/// serves the kind is read. `None`: the kind or field is unknown; `Some([])`: a list whose
+/// items have no identity (an atomic list or a set).
+pub fn list_keys(api_version: &str, kind: &str, path: &[&str]) -> Option<Vec<String>> {
+    type ByField = Mutex<HashMap<String, Option<Vec<String>>>>;
+    static BY_FIELD: OnceLock<ByField> = OnceLock::new();
+    let by_field = BY_FIELD.get_or_init(Default::default);
+    let key = format!("{api_version}/{kind} {}", path.join("\u{1f}"));
+    if let Some(hit) = by_field.lock().expect("poisoned").get(&key) {
+        return hit.clone();
+    }
+    let keys = VERSIONS
+        .iter()
+        .rev()
+        .map(|(v, _)| *v)
+        .find(|v| has_kind(v, api_version, kind))
+        .and_then(|v| list_keys_in(v, api_version, kind, path));
+    by_field.lock().expect("poisoned").insert(key, keys.clone());
+    keys
+}
+
+fn list_keys_in(
+    version: &str,
+    api_version: &str,
+    kind: &str,
+    path: &[&str],
+) -> Option<Vec<String>> {
+    let m = minor(version)?;
+    let definition = |name: &str| -> Option<Json> {
+        let text = store().get(m.definitions.get(name)?.as_str())?;
+        serde_json::from_str(text).ok()
+    };
+    // A `$ref` resolved; an array's items entered: where the next key's properties are.
+    let resolve = |mut node: Json| -> Option<Json> {
+        for _ in 0..32 {
+            if let Some(name) = node
+                .get("$ref")
+                .and_then(Json::as_str)
+                .and_then(|r| r.strip_prefix("#/definitions/"))
+            {
+                node = definition(name)?;
+            } else if let Some(items) = node.get("items") {
+                node = items.clone();
+            } else {
+                return Some(node);
+            }
+        }
+        None
+    };
+    let mut node = definition(m.kinds.get(&format!("{api_version}/{kind}"))?)?;
+    for key in path {
+        node = resolve(node)?.get("properties")?.get(*key)?.clone();
+    }
+    // The list's own schema carries the keys, beside its `items`.
+    if let Some(keys) = node
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Json::as_array)
+    {
+        return Some(
+            keys.iter()
+                .filter_map(Json::as_str)
+                .map(str::to_string)
+                .collect(),
+        );
+    }
+    if let Some(key) = node
+        .get("x-kubernetes-patch-merge-key")
+        .and_then(Json::as_str)
+    {
+        return Some(vec![key.to_string()]);
+    }
+    node.get("items").map(|_| Vec::new())
+}
+
 /// CRD versions: `group/version/Kind` → the version's openAPIV3Schema, from a
 /// CustomResourceDefinition object.
 pub fn crd_schemas(crd: &Node) -> Vec<(String, Json, Option<crate::source::Origin>)> {

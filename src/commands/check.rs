@@ -7,10 +7,12 @@ use std::fmt::Write;
 
 use crate::check;
 use crate::diagnostic::{Diagnostic, Result, Severity};
+use crate::diff::{ACKNOWLEDGE_TRAILER, Hazard};
 use crate::golden;
 use crate::project::Cluster;
 use crate::render::{Fleet, Selection};
 use crate::report::{self, Subject};
+use crate::source::{Origin, SourceFile};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -49,12 +51,6 @@ pub struct Report {
     pub failed: bool,
 }
 
-/// `target`: a Kubernetes minor (and the clusters to try it on) whose breakages to report
-/// as `schema/upgrade` errors.
-///
-/// Clusters are checked as a stream: each is rendered, checked and compared with its
-/// golden/ directory on its own, and only its diagnostics and what the fleet-wide rules need
-/// are kept, so memory stays that of the clusters in flight, not of the whole fleet.
 /// Clusters that already run a version newer than `--target-version`: an error for a
 /// cluster named with `-c` (or when every cluster is newer: nothing would be checked), a
 /// note naming the ones left out otherwise — never silently nothing.
@@ -91,7 +87,19 @@ fn target_newer_clusters(fleet: &Fleet, target: check::Target<'_>) -> Result<Vec
     })
 }
 
-pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> Result<Report> {
+/// `target`: a Kubernetes minor (and the clusters to try it on) whose breakages to report
+/// as `schema/upgrade` errors. `base`: a git revision whose render the working tree's is
+/// compared with, its apply hazards reported (`hazard/*`: errors, warnings once accepted).
+///
+/// Clusters are checked as a stream: each is rendered, checked and compared with its
+/// golden/ directory on its own, and only its diagnostics and what the fleet-wide rules need
+/// are kept, so memory stays that of the clusters in flight, not of the whole fleet.
+pub fn run(
+    fleet: &Fleet,
+    format: Format,
+    target: Option<check::Target<'_>>,
+    base: Option<&str>,
+) -> Result<Report> {
     use rayon::prelude::*;
     let mut notes = Vec::new();
     if let Some(t) = target {
@@ -120,6 +128,10 @@ pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> 
     }
     diagnostics.extend(checker.fleet(&facts));
     diagnostics.extend(golden::drift_outside_clusters(fleet)?);
+    if let Some(rev) = base {
+        let compared = super::diff::compare(fleet.root(), Some(rev), false)?;
+        diagnostics.extend(compared.diff.hazards.iter().map(hazard_diagnostic));
+    }
     let diagnostics = crate::diagnostic::dedup(diagnostics);
     if !failed.is_empty() {
         let skipped = golden::not_compared(&failed);
@@ -146,6 +158,29 @@ pub fn run(fleet: &Fleet, format: Format, target: Option<check::Target<'_>>) -> 
         summary: format!("kcc check: {} clusters", fleet.project.clusters.len()),
     };
     Ok(format_report(diagnostics, format, &context))
+}
+
+/// A hazard as a diagnostic at its golden file (and line of the new render): an error, or
+/// a warning once a `Kcc-Accept-Hazard:` trailer accepts it.
+fn hazard_diagnostic(h: &Hazard) -> Diagnostic {
+    let field = h
+        .field
+        .as_ref()
+        .map(|f| format!(" {f}"))
+        .unwrap_or_default();
+    let message = format!("{}{field}: {}", h.object, h.message);
+    let file = SourceFile::new(&h.file, "");
+    let at = Origin::new(&file, h.line.unwrap_or(1), 1);
+    let d = match &h.acknowledged_by {
+        None => Diagnostic::error(h.rule, message).note(format!(
+            "to accept it, add this line to the commit message: {ACKNOWLEDGE_TRAILER}: {}",
+            h.acknowledgement
+        )),
+        Some(commit) => Diagnostic::warning(h.rule, message).note(format!(
+            "accepted by {ACKNOWLEDGE_TRAILER} in commit {commit}"
+        )),
+    };
+    d.at(Some(&at)).in_cluster(&h.cluster)
 }
 
 /// What checking one cluster leaves behind once its renders are dropped.

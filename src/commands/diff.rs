@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::commands::check::Report;
 use crate::diagnostic::{Failure, Result};
-use crate::diff::{self, FleetDiff};
+use crate::diff::{self, ACKNOWLEDGE_TRAILER, Acknowledgement, FleetDiff, RevisionFiles};
 use crate::git;
 use crate::golden::{self, Files};
 use crate::render::{Fleet, Reuse, Selection};
@@ -39,30 +39,12 @@ pub struct Options {
 /// The diff in `opts.format`; `failed` when the two sides differ (by what is shown only,
 /// with `ignored_changes_pass`).
 pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
-    let fleet = load(root, "the working tree")?;
-    let d = match base {
-        None => {
-            let old = Side::Golden(&fleet);
-            let new = Side::Render(&fleet, "the working tree");
-            by_cluster(&old, &new)?.labeled("golden/", "render")
-        }
-        Some(rev) => {
-            let checkout = git::revision(root, rev)?;
-            let what = format!("`{rev}`");
-            let in_git = |failure| match failure {
-                Failure::Fatal(message) => Failure::Fatal(checkout.shown(&message)),
-                other => other,
-            };
-            let base_fleet = load(checkout.root(), &what).map_err(in_git)?;
-            let old = Side::Render(&base_fleet, &what);
-            let new = Side::Render(&fleet, "the working tree");
-            by_cluster(&old, &new)
-                .map_err(in_git)?
-                .labeled(rev, "working tree")
-        }
-    };
-    let differs = !d.is_empty();
-    let d = d.hide_ignored(&fleet.project.diff_ignore);
+    let gerrit = opts.format == Format::Gerrit;
+    let compared = compare(root, base, gerrit)?;
+    let differs = !compared.diff.is_empty();
+    let d = compared
+        .diff
+        .hide_ignored(&compared.fleet.project.diff_ignore);
     let text = match opts.format {
         Format::Text => diff::render_text(&d, crate::output::color_wanted()),
         Format::Json => diff::render_json(&d),
@@ -70,7 +52,7 @@ pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
         Format::Gerrit => {
             // Gerrit paths are relative to the repository, not to the project.
             let prefix = git::prefix(root).unwrap_or_default();
-            diff::render_gerrit(&d, &prefix, &opts.labels)
+            diff::render_gerrit(&d, &prefix, &opts.labels, &compared.revision_files)
         }
     };
     let failed = if opts.ignored_changes_pass {
@@ -79,6 +61,73 @@ pub fn run(root: &Path, base: Option<&str>, opts: &Options) -> Result<Report> {
         differs
     };
     Ok(Report { text, failed })
+}
+
+/// A diff and what was read to make it.
+pub struct Compared {
+    /// The working tree's fleet.
+    pub fleet: Fleet,
+    /// Its hazards marked as the commits since the base accept them.
+    pub diff: FleetDiff,
+    /// With `revision_files` asked for and a base: the golden files the change's revision
+    /// (HEAD) modifies and holds as rendered, where Gerrit takes comments.
+    pub revision_files: RevisionFiles,
+}
+
+/// golden/ → the render (no `base`), or the render at `base` → the working tree's, with
+/// the hazards the commits `base..HEAD` accept (`Kcc-Accept-Hazard:` trailers) marked.
+pub fn compare(root: &Path, base: Option<&str>, revision_files: bool) -> Result<Compared> {
+    let fleet = load(root, "the working tree")?;
+    let Some(rev) = base else {
+        let old = Side::Golden(&fleet);
+        let new = Side::Render(&fleet, "the working tree");
+        let (d, _) = by_cluster(&old, &new, false)?;
+        return Ok(Compared {
+            diff: d.labeled("golden/", "render"),
+            fleet,
+            revision_files: RevisionFiles::new(),
+        });
+    };
+    let checkout = git::revision(root, rev)?;
+    let what = format!("`{rev}`");
+    let in_git = |failure| match failure {
+        Failure::Fatal(message) => Failure::Fatal(checkout.shown(&message)),
+        other => other,
+    };
+    let base_fleet = load(checkout.root(), &what).map_err(in_git)?;
+    let old = Side::Render(&base_fleet, &what);
+    let new = Side::Render(&fleet, "the working tree");
+    let (d, new_texts) = by_cluster(&old, &new, revision_files).map_err(in_git)?;
+    let mut d = d.labeled(rev, "working tree");
+    let acks: Vec<Acknowledgement> = git::trailers(root, &checkout.commit, ACKNOWLEDGE_TRAILER)?
+        .iter()
+        .filter_map(|(commit, value)| Acknowledgement::parse(commit, value))
+        .collect();
+    d.acknowledge(&acks);
+    let revision_files = match revision_files {
+        true => in_revision(root, checkout.root(), &new_texts)?,
+        false => RevisionFiles::new(),
+    };
+    Ok(Compared {
+        fleet,
+        diff: d,
+        revision_files,
+    })
+}
+
+/// Of the new side's `texts`, those HEAD holds as they are and the base does not, with
+/// their number of lines.
+fn in_revision(root: &Path, base_root: &Path, texts: &Files) -> Result<RevisionFiles> {
+    let head = git::revision(root, "HEAD")?;
+    let read = |at: &Path, path: &str| crate::tree::read(&at.join(path)).ok();
+    Ok(texts
+        .iter()
+        .filter(|(path, text)| {
+            read(head.root(), path).as_deref() == Some(text.as_bytes())
+                && read(base_root, path).as_deref() != Some(text.as_bytes())
+        })
+        .map(|(path, text)| (path.clone(), text.lines().count()))
+        .collect())
 }
 
 /// Configuration errors become fatal here: exit 1 means "differs" for `kcc diff`.
@@ -147,8 +196,9 @@ impl Side<'_> {
 }
 
 /// The diff of two sides, one cluster at a time (in parallel): only one cluster's files of
-/// each side are held at once, and what is kept is the differences.
-fn by_cluster(old: &Side, new: &Side) -> Result<FleetDiff> {
+/// each side are held at once, and what is kept is the differences (and, with `keep_new`,
+/// the new texts of the files that differ).
+fn by_cluster(old: &Side, new: &Side, keep_new: bool) -> Result<(FleetDiff, Files)> {
     use rayon::prelude::*;
     let mut names: Vec<&str> = new
         .fleet()
@@ -173,13 +223,24 @@ fn by_cluster(old: &Side, new: &Side) -> Result<FleetDiff> {
                 Err(_) => Ok(Files::new()),
             };
             reuse.forget_cluster(name);
-            let new_files = new_files?;
-            Ok(diff::diff(&old_files?, &new_files))
+            let mut new_files = new_files?;
+            let d = diff::diff(&old_files?, &new_files);
+            match keep_new {
+                true => new_files.retain(|path, _| d.files.iter().any(|f| f.path == *path)),
+                false => new_files.clear(),
+            }
+            Ok((d, new_files))
         })
-        .collect::<Result<Vec<FleetDiff>>>()?;
-    parts.push(diff::diff(
-        &old.outside_clusters()?,
-        &new.outside_clusters()?,
+        .collect::<Result<Vec<(FleetDiff, Files)>>>()?;
+    parts.push((
+        diff::diff(&old.outside_clusters()?, &new.outside_clusters()?),
+        Files::new(),
     ));
-    Ok(FleetDiff::merge(parts))
+    let mut texts = Files::new();
+    let mut diffs = Vec::new();
+    for (d, t) in parts {
+        diffs.push(d);
+        texts.extend(t);
+    }
+    Ok((FleetDiff::merge(diffs), texts))
 }

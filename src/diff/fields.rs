@@ -1,28 +1,63 @@
-//! Which fields of an object changed, as readable paths.
+//! Which fields of an object changed, as readable paths and as the JSON patch that turns
+//! the old object into the new one.
 
 use std::collections::BTreeSet;
 
+use serde::Serialize;
+
+use super::list_keys::list_keys;
+use super::lists;
 use super::{FieldChange, Status};
 use crate::yaml::{Node, Value};
 
-/// The fields that differ between two versions of an object: map keys by name, list items
-/// by index; a field whose value changed type or scalar value is `changed`. Each carries
-/// its JSON pointer and a short form of its old and new values.
+/// A whole value as compact JSON text: what a JSON patch `add` or `replace` sets. Text, so
+/// that changes can be ordered and grouped; written out as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JsonText(String);
+
+impl JsonText {
+    fn of(node: &Node) -> JsonText {
+        JsonText(node.to_json().to_string())
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).expect("JsonText holds JSON")
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+/// The fields that differ between two versions of an object, in the order a JSON patch
+/// applies them: map keys by name; list items matched by identity ([`lists`]: the list's
+/// merge key, else equal content), so that one item removed, added or moved is one change,
+/// and matched items compared field by field. A field whose type or scalar value changed
+/// is `changed`. Each carries its JSON pointer, a short form of its old and new values
+/// and the whole new value.
 pub fn field_changes(old: &Node, new: &Node) -> Vec<FieldChange> {
+    let text = |key: &str| old.get(key).and_then(Node::as_str).unwrap_or_default();
+    let kind = (text("apiVersion"), text("kind"));
     let mut out = Vec::new();
-    walk(&At::default(), old, new, &mut out);
+    walk(kind, &At::default(), old, new, &mut out);
     out
 }
 
-/// Where a field is: its readable path and its JSON pointer.
+/// Where a field is: its readable path, its JSON pointer and the map keys leading to it
+/// (list indexes left out: how schemas name a field).
 #[derive(Default)]
 struct At {
     path: String,
     pointer: String,
+    keys: Vec<String>,
 }
 
 impl At {
     fn key(&self, key: &str) -> At {
+        let mut keys = self.keys.clone();
+        keys.push(key.to_string());
         At {
             path: field_path(&self.path, key),
             pointer: format!(
@@ -30,6 +65,7 @@ impl At {
                 self.pointer,
                 key.replace('~', "~0").replace('/', "~1")
             ),
+            keys,
         }
     }
 
@@ -37,62 +73,83 @@ impl At {
         At {
             path: format!("{}[{i}]", self.path),
             pointer: format!("{}/{i}", self.pointer),
+            keys: self.keys.clone(),
+        }
+    }
+
+    fn shown_path(&self) -> String {
+        if self.path.is_empty() {
+            ".".to_string()
+        } else {
+            self.path.clone()
         }
     }
 }
 
-fn walk(at: &At, old: &Node, new: &Node, out: &mut Vec<FieldChange>) {
+/// A field added, removed or changed at `at`.
+fn change(at: &At, old: Option<&Node>, new: Option<&Node>) -> FieldChange {
+    let status = match (old, new) {
+        (None, _) => Status::Added,
+        (_, None) => Status::Removed,
+        _ => Status::Changed,
+    };
+    FieldChange {
+        path: at.shown_path(),
+        pointer: at.pointer.clone(),
+        status,
+        old: old.map(short_value),
+        new: new.map(short_value),
+        value: new.map(JsonText::of),
+        old_value: old.map(JsonText::of),
+        from: None,
+        from_path: None,
+    }
+}
+
+fn walk(kind: (&str, &str), at: &At, old: &Node, new: &Node, out: &mut Vec<FieldChange>) {
     if old == new {
         return;
     }
-    let push = |out: &mut Vec<FieldChange>, at: At, old: Option<&Node>, new: Option<&Node>| {
-        let status = match (old, new) {
-            (None, _) => Status::Added,
-            (_, None) => Status::Removed,
-            _ => Status::Changed,
-        };
-        let path = if at.path.is_empty() {
-            ".".to_string()
-        } else {
-            at.path
-        };
-        out.push(FieldChange {
-            path,
-            pointer: at.pointer,
-            status,
-            old: old.map(short_value),
-            new: new.map(short_value),
-        });
-    };
     match (&old.value, &new.value) {
         (Value::Map(a), Value::Map(b)) => {
             let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for key in keys {
                 let sub = at.key(key);
                 match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => walk(&sub, x, y, out),
-                    (x, y) => push(out, sub, x, y),
+                    (Some(x), Some(y)) => walk(kind, &sub, x, y, out),
+                    (x, y) => out.push(change(&sub, x, y)),
                 }
             }
         }
         (Value::Seq(a), Value::Seq(b)) => {
-            for i in 0..a.len().max(b.len()) {
-                let sub = at.index(i);
-                match (a.get(i), b.get(i)) {
-                    (Some(x), Some(y)) => walk(&sub, x, y, out),
-                    (x, y) => push(out, sub, x, y),
-                }
+            let path: Vec<&str> = at.keys.iter().map(String::as_str).collect();
+            let plan = lists::plan(a, b, &list_keys(kind.0, kind.1, &path));
+            for &i in &plan.removed {
+                out.push(change(&at.index(i), Some(&a[i]), None));
+            }
+            for &(from, to, i) in &plan.moved {
+                let (from, to) = (at.index(from), at.index(to));
+                out.push(FieldChange {
+                    path: to.shown_path(),
+                    pointer: to.pointer,
+                    status: Status::Moved,
+                    old: None,
+                    new: None,
+                    value: None,
+                    // What moved: the same move of another item is another change.
+                    old_value: Some(JsonText::of(&a[i])),
+                    from: Some(from.pointer),
+                    from_path: Some(from.path),
+                });
+            }
+            for &j in &plan.added {
+                out.push(change(&at.index(j), None, Some(&b[j])));
+            }
+            for &(i, j) in &plan.pairs {
+                walk(kind, &at.index(j), &a[i], &b[j], out);
             }
         }
-        _ => push(
-            out,
-            At {
-                path: at.path.clone(),
-                pointer: at.pointer.clone(),
-            },
-            Some(old),
-            Some(new),
-        ),
+        _ => out.push(change(at, Some(old), Some(new))),
     }
 }
 

@@ -51,7 +51,24 @@ pub fn render_text(d: &FleetDiff, color: bool) -> String {
     let paint = Paint { on: color };
     let outline = d.outline();
     let mut out = String::new();
-    // A chart version change first: it is the cause of the object changes below.
+    // What the apply would break first; then a chart version change: it is the cause of
+    // the object changes below.
+    for h in &d.hazards {
+        let code = if h.acknowledged_by.is_some() {
+            "33"
+        } else {
+            "1;31"
+        };
+        let _ = writeln!(out, "{}", paint.paint(code, &format!("! {}", h.describe())));
+        if h.acknowledged_by.is_none() {
+            let _ = writeln!(
+                out,
+                "    to accept: {}: {}",
+                super::ACKNOWLEDGE_TRAILER,
+                h.acknowledgement
+            );
+        }
+    }
     for group in d.chart_change_groups() {
         let line = format!("~ chart {}", group.describe());
         let _ = writeln!(out, "{}", paint.paint("1", &line));
@@ -114,16 +131,26 @@ fn write_file_text(out: &mut String, file: &FileDiff, paint: &Paint, header: boo
         let color = match o.status {
             Status::Added => "32",
             Status::Removed => "31",
-            Status::Changed => "33",
+            Status::Changed | Status::Moved | Status::Renamed => "33",
         };
         let line = o.line.map(|l| format!("  (line {l})")).unwrap_or_default();
+        let from = o
+            .from
+            .as_ref()
+            .map(|f| format!(" (renamed from {f})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "  {}{line}",
-            paint.paint(color, &format!("{} {}", o.status.sign(), o.object))
+            paint.paint(color, &format!("{} {}{from}", o.status.sign(), o.object))
         );
         for f in &o.fields {
-            let _ = writeln!(out, "      {} {}", f.status.sign(), f.path);
+            let from = f
+                .from_path
+                .as_ref()
+                .map(|p| format!(" (from {p})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "      {} {}{from}", f.status.sign(), f.path);
         }
         if let Some(diff) = &o.diff {
             paint.diff(out, diff, "    ");
@@ -143,6 +170,7 @@ pub fn render_json(d: &FleetDiff) -> String {
         differs: bool,
         counts: Counts,
         clusters: BTreeMap<String, Counts>,
+        hazards: &'a [super::Hazard],
         #[serde(rename = "chartVersions")]
         chart_versions: Vec<&'a super::ChartChange>,
         outline: Outline<'a>,
@@ -154,6 +182,7 @@ pub fn render_json(d: &FleetDiff) -> String {
         differs: !d.is_empty(),
         counts: d.counts(),
         clusters: d.by_cluster(),
+        hazards: &d.hazards,
         chart_versions: d.chart_changes().collect(),
         outline: d.outline(),
         files: &d.files,
@@ -161,26 +190,6 @@ pub fn render_json(d: &FleetDiff) -> String {
     let mut text = serde_json::to_string_pretty(&report).expect("plain data serializes");
     text.push('\n');
     text
-}
-
-/// A code fence longer than any run of backticks in `text`.
-pub(super) fn fence(text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    "`".repeat(longest.max(2) + 1)
-}
-
-pub(super) fn code_block(out: &mut String, lang: &str, text: &str) {
-    let f = fence(text);
-    let _ = write!(out, "{f}{lang}\n{text}");
-    if !text.ends_with('\n') {
-        out.push('\n');
-    }
-    let _ = writeln!(out, "{f}");
 }
 
 /// A short description of how two versions of a golden file differ: its changed objects

@@ -40,20 +40,36 @@ pub struct WholeFile {
     pub objects: usize,
 }
 
-/// Objects changed the same way: the same kind with the same field changes, or the same
-/// object added or removed.
+/// Objects changed the same way: the same kind with the same field changes (the same
+/// fields, the same whole old and new values), or the same object added, removed or
+/// renamed.
 #[derive(Serialize)]
 pub struct ChangeGroup {
     pub status: Status,
     pub kind: String,
+    /// A renamed object's old identity.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "super::serialize_some_identity"
+    )]
+    pub from: Option<Identity>,
     /// The changed fields (changed objects only), with their old and new values.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldChange>,
     pub objects: Vec<Member>,
     pub clusters: Vec<String>,
-    /// The unified diff of the first object, standing for all of them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
+    /// The distinct unified diffs of its objects (the same changes may sit among other
+    /// lines), each with the objects it is the diff of; hunk line numbers aside.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<DiffVariant>,
+}
+
+/// One unified diff of a group and the objects (indexes into its `objects`) it is the
+/// diff of.
+#[derive(Serialize)]
+pub struct DiffVariant {
+    pub objects: Vec<usize>,
+    pub diff: String,
 }
 
 /// One object of a group, where it is.
@@ -88,6 +104,8 @@ impl ChangeGroup {
                 ));
             }
             format!("{}: {}", self.kind, parts.join("; "))
+        } else if let Some(from) = &self.from {
+            format!("renamed {from} → {}", self.objects[0].object)
         } else {
             format!("{} {}", self.status.word(), self.objects[0].object)
         };
@@ -108,11 +126,18 @@ impl ChangeGroup {
     }
 }
 
-/// `spec.replicas 4 → 5`, `metadata.labels.new added (x)`, `data.k removed`.
+/// `spec.replicas 4 → 5`, `metadata.labels.new added (x)`, `rules[2] removed ({...})`,
+/// `rules[4] moved from rules[0]`.
 pub fn describe_field(f: &FieldChange) -> String {
     match (f.status, &f.old, &f.new) {
         (Status::Changed, Some(old), Some(new)) => format!("{} {old} → {new}", f.path),
         (Status::Added, _, Some(new)) => format!("{} added ({new})", f.path),
+        (Status::Removed, Some(old), _) => format!("{} removed ({old})", f.path),
+        (Status::Moved, _, _) => format!(
+            "{} moved from {}",
+            f.path,
+            f.from_path.as_deref().unwrap_or("?")
+        ),
         (status, _, _) => format!("{} {}", f.path, status.word()),
     }
 }
@@ -128,7 +153,7 @@ impl FleetDiff {
             let whole_dir = file.cluster.as_deref().filter(|c| match file.status {
                 Status::Added => self.new_dirs.contains(*c),
                 Status::Removed => self.removed_dirs.contains(*c),
-                Status::Changed => false,
+                _ => false,
             });
             if let Some(cluster) = whole_dir {
                 let entry = dirs
@@ -147,9 +172,12 @@ impl FleetDiff {
                 continue;
             }
             for (i, o) in file.objects.iter().enumerate() {
-                let key = match o.status {
-                    Status::Changed => GroupKey::Fields(o.object.kind.clone(), o.fields.clone()),
-                    status => GroupKey::Object(status, o.object.clone()),
+                let key = match (o.status, &o.from) {
+                    (Status::Changed, _) => {
+                        GroupKey::Fields(o.object.kind.clone(), o.fields.clone())
+                    }
+                    (_, Some(from)) => GroupKey::Renamed(from.clone(), o.object.clone()),
+                    (status, None) => GroupKey::Object(status, o.object.clone()),
                 };
                 by_cause.entry(key).or_default().push((file, i));
             }
@@ -197,11 +225,7 @@ impl FleetDiff {
                 .or_default();
             counts.files += 1;
             for o in &file.objects {
-                match o.status {
-                    Status::Added => counts.added += 1,
-                    Status::Removed => counts.removed += 1,
-                    Status::Changed => counts.changed += 1,
-                }
+                counts.count(o.status);
             }
         }
         out
@@ -212,6 +236,7 @@ impl FleetDiff {
 enum GroupKey {
     Fields(String, Vec<FieldChange>),
     Object(Status, Identity),
+    Renamed(Identity, Identity),
 }
 
 fn group(members: Vec<(&FileDiff, usize)>) -> ChangeGroup {
@@ -221,9 +246,26 @@ fn group(members: Vec<(&FileDiff, usize)>) -> ChangeGroup {
         .iter()
         .filter_map(|(f, _)| f.cluster.clone())
         .collect();
+    let mut diffs: Vec<DiffVariant> = Vec::new();
+    for (n, (f, i)) in members.iter().enumerate() {
+        let Some(diff) = &f.objects[*i].diff else {
+            continue;
+        };
+        match diffs
+            .iter_mut()
+            .find(|v| without_line_numbers(&v.diff) == without_line_numbers(diff))
+        {
+            Some(v) => v.objects.push(n),
+            None => diffs.push(DiffVariant {
+                objects: vec![n],
+                diff: diff.clone(),
+            }),
+        }
+    }
     ChangeGroup {
         status: o.status,
         kind: o.object.kind.clone(),
+        from: o.from.clone(),
         fields: o.fields.clone(),
         objects: members
             .iter()
@@ -234,8 +276,13 @@ fn group(members: Vec<(&FileDiff, usize)>) -> ChangeGroup {
             })
             .collect(),
         clusters: clusters.into_iter().collect(),
-        diff: o.diff.clone(),
+        diffs,
     }
+}
+
+/// A unified diff without its `@@` lines: the same lines changed, wherever in the file.
+fn without_line_numbers(diff: &str) -> Vec<&str> {
+    diff.lines().filter(|l| !l.starts_with("@@")).collect()
 }
 
 #[cfg(test)]

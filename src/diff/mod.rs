@@ -13,8 +13,13 @@ mod fields;
 mod format;
 mod gerrit;
 mod groups;
+mod hazards;
 mod ignore;
+mod list_keys;
+mod lists;
 mod markdown;
+mod markup;
+mod renames;
 mod unified;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -22,10 +27,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 pub use chart_versions::ChartChange;
-pub use fields::field_changes;
+pub use fields::{JsonText, field_changes};
 pub use format::{render_json, render_text, summary};
-pub use gerrit::{MAX_COMMENTS, MAX_MESSAGE_BYTES, render_gerrit};
-pub use groups::{ChangeGroup, Member, Outline, WholeDir, WholeFile, describe_field};
+pub use gerrit::{MAX_COMMENTS, MAX_MESSAGE_BYTES, RevisionFiles, render_gerrit};
+pub use groups::{ChangeGroup, DiffVariant, Member, Outline, WholeDir, WholeFile, describe_field};
+pub use hazards::{ACKNOWLEDGE_TRAILER, Acknowledgement, Hazard};
 pub use markdown::render_markdown;
 
 use crate::manifest::{Identity, redact_secret_values};
@@ -44,6 +50,10 @@ pub enum Status {
     Added,
     Removed,
     Changed,
+    /// A list item that changed place (fields only).
+    Moved,
+    /// An object whose name or namespace changed, its body the same (objects only).
+    Renamed,
 }
 
 impl Status {
@@ -52,6 +62,7 @@ impl Status {
             Status::Added => '+',
             Status::Removed => '-',
             Status::Changed => '~',
+            Status::Moved | Status::Renamed => '>',
         }
     }
 
@@ -60,6 +71,8 @@ impl Status {
             Status::Added => "added",
             Status::Removed => "removed",
             Status::Changed => "changed",
+            Status::Moved => "moved",
+            Status::Renamed => "renamed",
         }
     }
 }
@@ -78,6 +91,8 @@ pub struct FleetDiff {
     pub removed_dirs: BTreeSet<String>,
     /// Field changes left out because kcc.yaml's `diffIgnore` names them.
     pub ignored: usize,
+    /// What applying the new side over the old would break, by cluster.
+    pub hazards: Vec<Hazard>,
 }
 
 /// One golden file that differs.
@@ -104,12 +119,18 @@ pub struct FileDiff {
     pub charts: Vec<ChartChange>,
 }
 
-/// One object added, removed or changed.
+/// One object added, removed, changed or renamed.
 #[derive(Debug, Serialize)]
 pub struct ObjectDiff {
     pub status: Status,
     #[serde(serialize_with = "serialize_identity")]
     pub object: Identity,
+    /// A renamed object's old identity.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_some_identity"
+    )]
+    pub from: Option<Identity>,
     /// The line where the object's document starts in the new file (None when removed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
@@ -122,22 +143,43 @@ pub struct ObjectDiff {
     /// Unified diff hunks of the object's canonical YAML (changed objects only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// What applying this change would break (reported in [`FleetDiff::hazards`]).
+    #[serde(skip)]
+    pub hazards: Vec<hazards::Finding>,
+    /// For a removed CustomResourceDefinition or Namespace: what its removal deletes.
+    #[serde(skip)]
+    pub deletes: Option<hazards::Deletes>,
 }
 
-/// A field of an object that was added, removed or changed, e.g.
+/// A field of an object that was added, removed, changed or (a list item) moved, e.g.
 /// `spec.template.spec.containers[0].image` or `metadata.labels["app.kubernetes.io/name"]`.
+/// An object's changes, in order, are a JSON patch (RFC 6902) from its old version to its
+/// new one: `added` is `add` of `value` at `pointer`, `removed` is `remove`, `changed` is
+/// `replace` with `value`, `moved` is `move` from `from` to `pointer`; list indexes count
+/// the list as the changes before left it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct FieldChange {
     pub path: String,
     /// The same field as a JSON pointer (`/metadata/labels/app.kubernetes.io~1name`).
     pub pointer: String,
     pub status: Status,
-    /// The old value on one line (cut past 60 characters); None when added.
+    /// The old value on one line (cut past 60 characters); None when added or moved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<String>,
-    /// The new value, likewise; None when removed.
+    /// The new value, likewise; None when removed or moved.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<String>,
+    /// The whole new value (added, changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<JsonText>,
+    /// The whole old value (removed, changed): two changes are the same only if these are.
+    #[serde(rename = "oldValue", skip_serializing_if = "Option::is_none")]
+    pub old_value: Option<JsonText>,
+    /// Where a moved item was taken from: a JSON pointer, and as a path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(rename = "fromPath", skip_serializing_if = "Option::is_none")]
+    pub from_path: Option<String>,
 }
 
 pub(super) fn serialize_identity<S: serde::Serializer>(
@@ -162,6 +204,16 @@ pub(super) fn serialize_identity<S: serde::Serializer>(
     .serialize(s)
 }
 
+pub(super) fn serialize_some_identity<S: serde::Serializer>(
+    id: &Option<Identity>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => serialize_identity(id, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// Object counts over a whole diff.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -169,6 +221,18 @@ pub struct Counts {
     pub added: usize,
     pub removed: usize,
     pub changed: usize,
+    pub renamed: usize,
+}
+
+impl Counts {
+    pub(super) fn count(&mut self, status: Status) {
+        match status {
+            Status::Added => self.added += 1,
+            Status::Removed => self.removed += 1,
+            Status::Changed | Status::Moved => self.changed += 1,
+            Status::Renamed => self.renamed += 1,
+        }
+    }
 }
 
 impl FleetDiff {
@@ -184,8 +248,10 @@ impl FleetDiff {
             all.new_dirs.extend(part.new_dirs);
             all.removed_dirs.extend(part.removed_dirs);
             all.ignored += part.ignored;
+            all.hazards.extend(part.hazards);
         }
         all.files.sort_by(|a, b| a.path.cmp(&b.path));
+        all.hazards.sort_by(|a, b| a.order().cmp(&b.order()));
         all
     }
 
@@ -212,11 +278,7 @@ impl FleetDiff {
             ..Counts::default()
         };
         for o in self.files.iter().flat_map(|f| &f.objects) {
-            match o.status {
-                Status::Added => c.added += 1,
-                Status::Removed => c.removed += 1,
-                Status::Changed => c.changed += 1,
-            }
+            c.count(o.status);
         }
         c
     }
@@ -230,6 +292,10 @@ impl FleetDiff {
         } else {
             format!(" ({} → {})", self.old, self.new)
         };
+        let renamed = match c.renamed {
+            0 => String::new(),
+            n => format!(", {n} renamed"),
+        };
         let ignored = match self.ignored {
             0 => String::new(),
             n => format!(" ({n} ignored field changes not shown: diffIgnore in kcc.yaml)"),
@@ -238,7 +304,7 @@ impl FleetDiff {
             return format!("kcc diff{sides}: no differences{ignored}");
         }
         format!(
-            "kcc diff{sides}: {} file{} differ{}; objects: {} changed, {} added, {} removed{ignored}",
+            "kcc diff{sides}: {} file{} differ{}; objects: {} changed, {} added, {} removed{renamed}{ignored}",
             c.files,
             if c.files == 1 { "" } else { "s" },
             if c.files == 1 { "s" } else { "" },
@@ -266,12 +332,14 @@ pub fn diff(old: &Files, new: &Files) -> FleetDiff {
         files.keys().filter_map(|p| path_parts(p).0).collect()
     };
     let (old_dirs, new_dirs) = (dirs(old), dirs(new));
-    FleetDiff {
+    let mut d = FleetDiff {
         files,
         new_dirs: new_dirs.difference(&old_dirs).cloned().collect(),
         removed_dirs: old_dirs.difference(&new_dirs).cloned().collect(),
         ..FleetDiff::default()
-    }
+    };
+    d.hazards = hazards::find(&d, old);
+    d
 }
 
 /// How one file differs (None when it does not). A missing side is `None`.
@@ -511,7 +579,9 @@ fn document_start(lines: &[&str], line: usize) -> usize {
         .unwrap_or(line)
 }
 
-/// Matches objects by identity (several with one identity: in file order) and compares them.
+/// Matches objects by identity (several with one identity: in file order) and compares them;
+/// an object removed and another added with the same body but for its name or namespace is
+/// one renamed object.
 fn diff_objects(old: Vec<Doc>, new: Vec<Doc>) -> Vec<ObjectDiff> {
     let mut by_id: BTreeMap<Identity, (Vec<Doc>, Vec<Doc>)> = BTreeMap::new();
     for d in old {
@@ -521,48 +591,47 @@ fn diff_objects(old: Vec<Doc>, new: Vec<Doc>) -> Vec<ObjectDiff> {
         by_id.entry(d.id.clone()).or_default().1.push(d);
     }
     let mut out = Vec::new();
-    for (id, (olds, news)) in by_id {
+    let (mut removed, mut added) = (Vec::new(), Vec::new());
+    for (_, (olds, news)) in by_id {
         let mut olds = olds.into_iter();
         let mut news = news.into_iter();
         loop {
-            let entry = match (olds.next(), news.next()) {
+            match (olds.next(), news.next()) {
                 (None, None) => break,
                 (Some(o), Some(n)) => {
-                    if o.body == n.body {
-                        continue;
-                    }
-                    let old_yaml = emit_document(&o.body);
-                    let new_yaml = emit_document(&n.body);
-                    let hunks = unified::hunks(&old_yaml, &new_yaml, o.body_line, n.body_line);
-                    ObjectDiff {
-                        status: Status::Changed,
-                        object: id.clone(),
-                        line: Some(n.line),
-                        changed_line: hunks.first_change,
-                        fields: field_changes(&o.body, &n.body),
-                        diff: Some(hunks.text),
+                    if o.body != n.body {
+                        out.push(changed(Status::Changed, &o, &n));
                     }
                 }
-                (Some(_), None) => ObjectDiff {
-                    status: Status::Removed,
-                    object: id.clone(),
-                    line: None,
-                    changed_line: None,
-                    fields: Vec::new(),
-                    diff: None,
-                },
-                (None, Some(n)) => ObjectDiff {
-                    status: Status::Added,
-                    object: id.clone(),
-                    line: Some(n.line),
-                    changed_line: Some(n.line),
-                    fields: Vec::new(),
-                    diff: None,
-                },
-            };
-            out.push(entry);
+                (Some(o), None) => removed.push(o),
+                (None, Some(n)) => added.push(n),
+            }
         }
     }
+    let (renamed, removed, added) = renames::pair(removed, added);
+    out.extend(renamed.iter().map(|(o, n)| changed(Status::Renamed, o, n)));
+    out.extend(removed.iter().map(|o| ObjectDiff {
+        status: Status::Removed,
+        object: o.id.clone(),
+        from: None,
+        line: None,
+        changed_line: None,
+        fields: Vec::new(),
+        diff: None,
+        hazards: Vec::new(),
+        deletes: hazards::deletes(&o.id, &o.body),
+    }));
+    out.extend(added.iter().map(|n| ObjectDiff {
+        status: Status::Added,
+        object: n.id.clone(),
+        from: None,
+        line: Some(n.line),
+        changed_line: Some(n.line),
+        fields: Vec::new(),
+        diff: None,
+        hazards: Vec::new(),
+        deletes: None,
+    }));
     out.sort_by(|a, b| {
         let key = |o: &ObjectDiff| {
             (
@@ -575,6 +644,29 @@ fn diff_objects(old: Vec<Doc>, new: Vec<Doc>) -> Vec<ObjectDiff> {
         key(a).cmp(&key(b))
     });
     out
+}
+
+/// A changed (or renamed) object: its fields, hunks and hazards.
+fn changed(status: Status, o: &Doc, n: &Doc) -> ObjectDiff {
+    let old_yaml = emit_document(&o.body);
+    let new_yaml = emit_document(&n.body);
+    let hunks = unified::hunks(&old_yaml, &new_yaml, o.body_line, n.body_line);
+    let fields = field_changes(&o.body, &n.body);
+    let hazards = match status {
+        Status::Renamed => hazards::rename(&o.id, &n.id),
+        _ => hazards::immutable(&n.id, &o.body, &fields),
+    };
+    ObjectDiff {
+        status,
+        object: n.id.clone(),
+        from: (status == Status::Renamed).then(|| o.id.clone()),
+        line: Some(n.line),
+        changed_line: hunks.first_change,
+        fields,
+        diff: Some(hunks.text),
+        hazards,
+        deletes: None,
+    }
 }
 
 #[cfg(test)]
