@@ -366,3 +366,64 @@ fn external_toggles_and_diff_ignore_pointers_are_checked() {
         stderr(&out)
     );
 }
+
+/// `policy/admission` (2026 fixture): a workload whose pods a bound admission policy would
+/// deny is an error at the template line that wrote the offending field, grouped across
+/// clusters; a namespace label change that unbinds the policy makes it pass.
+#[test]
+fn a_pod_template_a_bound_policy_denies_is_reported_at_its_template_line() {
+    let dir = copy_project(&fleet_2026());
+    let project = dir.path();
+    // cert-manager gets the restricted profile in the main clusters...
+    edit_file(
+        &project.join("values/main.yaml"),
+        "  cert-manager:\n    systemNamespace: true\n    allowCriticalPods: true\n",
+        "  cert-manager:\n    systemNamespace: true\n    allowCriticalPods: true\n    labels:\n      pod-security.wmf.org/profile: restricted\n",
+    );
+    // ...and cfssl-issuer's container asks for privileged mode.
+    let template = "charts/cfssl-issuer/templates/deployment.yaml";
+    edit_file(
+        &project.join(template),
+        "            allowPrivilegeEscalation: false\n",
+        "            allowPrivilegeEscalation: false\n            privileged: true\n",
+    );
+    assert_exit(&kcc(project, &["update"]), 1);
+    let (out, found) = check_json(project);
+    assert_exit(&out, 1);
+    let denied: Vec<&Value> = found
+        .iter()
+        .filter(|d| d["rule"] == "policy/admission")
+        .collect();
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    let d = denied[0];
+    assert!(
+        d["message"].as_str().unwrap().starts_with(
+            "pods of Deployment cert-manager/cfssl-issuer would be denied by ValidatingAdmissionPolicy `disallow-privileged-containers`"
+        ),
+        "{d}"
+    );
+    assert_eq!(d["file"], template);
+    assert_eq!(d["line"], line_of(project, template, "privileged: true"));
+    let clusters: Vec<&str> = d["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        clusters,
+        ["eqiad", "codfw", "staging-eqiad", "staging-codfw"]
+    );
+
+    // Excluding the namespace from that policy unbinds it: the pods pass.
+    edit_file(
+        &project.join("values/main.yaml"),
+        "      pod-security.wmf.org/profile: restricted\n  flink-operator:",
+        "      pod-security.wmf.org/profile: restricted\n      pod-security.wmf.org/disallow-privileged-containers: exclude\n  flink-operator:",
+    );
+    let (_, found) = check_json(project);
+    assert!(
+        !found.iter().any(|d| d["rule"] == "policy/admission"),
+        "{found:?}"
+    );
+}

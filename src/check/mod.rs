@@ -1,6 +1,7 @@
 //! `kcc check`: every diagnostic kcc can find in a rendered fleet: values schemas, object
 //! schemas (Kubernetes and CRDs), and the rules (network, references, duplicates, fleet).
 
+mod admission;
 pub mod objects;
 pub mod rules;
 
@@ -152,6 +153,8 @@ pub struct Checker<'a> {
     target: Option<Target<'a>>,
     extra_crds: objects::Crds,
     shared: objects::Shared,
+    /// The clusters' admission policies, compiled once per distinct set.
+    admission: admission::Compiled,
 }
 
 /// One cluster rendered and checked ([`Checker::render_and_check`]).
@@ -197,6 +200,7 @@ impl<'a> Checker<'a> {
             target,
             extra_crds: objects::Crds::load_dir(fleet.root(), "schemas/crds")?,
             shared: objects::Shared::default(),
+            admission: admission::Compiled::default(),
         })
     }
 
@@ -216,6 +220,10 @@ impl<'a> Checker<'a> {
         let mut d = objects::check(view, &self.extra_crds, &self.shared, target);
         d.extend(values_version(view));
         d.extend(rules::cluster_rules(self.fleet, view));
+        // Namespaces (their labels) or policies may be in a release that did not render.
+        if !view.incomplete {
+            d.extend(admission::check(self.fleet, view, &self.admission));
+        }
         (d, facts)
     }
 

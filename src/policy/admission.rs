@@ -47,16 +47,19 @@ pub struct Decision {
 /// their labels and `namespaceObject`, and every object, for params and CRD scopes.
 pub struct Cluster<'a> {
     namespaces: HashMap<&'a str, &'a Object>,
-    objects: &'a [Object],
+    objects: Vec<&'a Object>,
     crd_scopes: HashMap<(&'a str, &'a str), (&'a str, &'a str)>,
 }
 
 impl<'a> Cluster<'a> {
-    pub fn new(objects: &'a [Object]) -> Cluster<'a> {
+    /// From the objects of a cluster (wherever they are held: a render keeps them per
+    /// release).
+    pub fn new(objects: impl IntoIterator<Item = &'a Object>) -> Cluster<'a> {
+        let objects: Vec<&'a Object> = objects.into_iter().collect();
         let namespaces = objects
             .iter()
             .filter(|o| o.id.kind == "Namespace")
-            .map(|o| (o.id.name.as_str(), o))
+            .map(|o| (o.id.name.as_str(), *o))
             .collect();
         let mut crd_scopes = HashMap::new();
         for crd in objects
