@@ -23,11 +23,14 @@ use crate::yaml::{Node, Value};
 /// render the same policies share one compilation.
 #[derive(Default)]
 pub struct Compiled {
-    by_content: Mutex<HashMap<Vec<u8>, Arc<(Admission, Vec<Diagnostic>)>>>,
+    by_content: Mutex<HashMap<Vec<u8>, Arc<Policies>>>,
 }
 
+/// A set of policies compiled, with what compiling them found.
+type Policies = (Admission, Vec<Diagnostic>);
+
 impl Compiled {
-    fn of(&self, policies: &[&Object]) -> Arc<(Admission, Vec<Diagnostic>)> {
+    fn of(&self, policies: &[&Object]) -> Arc<Policies> {
         let mut hasher = Sha256::new();
         for object in policies {
             let text = object.canonical();
