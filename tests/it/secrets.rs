@@ -1,12 +1,10 @@
 //! Secrets as a taint: a sentinel private value, and its base64, never appear in anything
 //! kcc prints or writes, except the Secret's data in a deploy directory (`render --out`).
 
-mod common;
-
 use std::path::Path;
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 
 const SENTINEL: &str = "kcc-sentinel-9f8e7d6c5b";
 const PRIVATE: &str = "fixtures/private/cfssl-issuer-values.yaml";

@@ -3,7 +3,7 @@
 //! Rust and without libFuzzer: what the fuzzer learnt stays tested in every `cargo test`.
 //! `scripts/fuzz.sh` runs the fuzzers themselves (nightly, cargo-fuzz).
 
-#[path = "../fuzz/harness.rs"]
+#[path = "../../fuzz/harness.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};

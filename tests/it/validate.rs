@@ -1,8 +1,6 @@
 //! `kcc validate`: a kubeconform replacement that needs no network or cache.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn validate(args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut cmd = assert_cmd::Command::cargo_bin("kcc").unwrap();

@@ -4,8 +4,6 @@
 //! format of a case file is described in `tests/bad_inputs/README.md`; all failing cases are
 //! reported at once, by name.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{copy_project, fixture, repo_root};
+use crate::common::{copy_project, fixture, repo_root};
 
 /// Stands in for the secret of a file outside the project, which no output may show.
 const SENTINEL: &str = "kcc-corpus-sentinel-outside-the-project";

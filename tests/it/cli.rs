@@ -1,9 +1,7 @@
 //! CLI habits: colour choice, shell completions, the man page, suggestions for mistyped
 //! names, help on every argument, and `explain` of list items.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 const ANSI: &str = "\x1b[";
 

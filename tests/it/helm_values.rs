@@ -10,8 +10,6 @@
 //!   a small stack), each rendered by its own helm run: a top-level null only behaves as it
 //!   does at the top of a real values file, so stacks are not batched under keys of one run.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +24,7 @@ use serde_json::Value as Json;
 /// helm, or None (once: the SKIPPED line is printed once per run, not per test).
 fn helm() -> Option<&'static Path> {
     static HELM: OnceLock<Option<PathBuf>> = OnceLock::new();
-    HELM.get_or_init(|| common::tools().map(|dir| dir.join("helm")))
+    HELM.get_or_init(|| crate::common::tools().map(|dir| dir.join("helm")))
         .as_deref()
 }
 
@@ -56,11 +54,11 @@ impl Chart {
     fn new(helm: &Path) -> Chart {
         let dir = tempfile::tempdir().unwrap();
         let chart = dir.path().join("chart");
-        common::write(
+        crate::common::write(
             &chart.join("Chart.yaml"),
             "apiVersion: v2\nname: values\nversion: 0.1.0\n",
         );
-        common::write(
+        crate::common::write(
             &chart.join("templates/values.yaml"),
             "{{ toJson .Values }}\n",
         );

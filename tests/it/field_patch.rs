@@ -3,12 +3,10 @@
 //! Held on every object that changed between the 2023 and 2024 fixture fleets, on random
 //! pairs of trees, and on `kcc diff --format json` output.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use kcc::diff::{FieldChange, Files, Status, field_changes};
 use kcc::yaml::{Node, Value as Yaml};
 use proptest::prelude::*;

@@ -1,12 +1,10 @@
 //! Hostile or broken input gets a clear error in bounded time and memory: alias bombs,
 //! nesting, oversized files and lines.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 
 /// A "billion laughs": nine levels of nine aliases each (9^9 strings once expanded).
 fn alias_bomb() -> String {

@@ -4,11 +4,9 @@
 //! (`v6`). Each test breaks a line or two of a copy and expects the rule at the line it broke;
 //! the IPv6-only cluster must be held to the same rules as the dual-stack ones.
 
-mod common;
-
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A checked copy of the fixture: the copy (kept alive for reading), the exit and the JSON

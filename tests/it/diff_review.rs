@@ -3,11 +3,9 @@
 //! revision has the line, and the apply hazards (`hazard/*`) in `kcc diff` and
 //! `kcc check --base`, accepted only by a commit-message trailer.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde_json::Value;
 

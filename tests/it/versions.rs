@@ -2,9 +2,7 @@
 //! clusters on 1.23, 1.25 and 1.29), removed and deprecated APIs, `--target-version`, and
 //! the vendored schemas.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn versions() -> std::path::PathBuf {

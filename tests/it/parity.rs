@@ -2,12 +2,10 @@
 //! August 2026) equals what real helm rendered for the clusters in their `reference/`,
 //! object for object (2026: checksum annotations included).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use kcc::manifest::Identity;
 use kcc::yaml::{Node, Value};
 

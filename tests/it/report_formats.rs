@@ -2,9 +2,7 @@
 //! JUnit XSD), SARIF 2.1.0 (against the vendored OASIS JSON schema), TAP 14 and GitHub
 //! Actions workflow commands.
 
-mod common;
-
-const JUNIT_XSD: &str = include_str!("schemas/junit-4.xsd");
+const JUNIT_XSD: &str = include_str!("../schemas/junit-4.xsd");
 
 fn junit_violations(xml: &str) -> Vec<String> {
     let schema = xmlschema::parse_schema(JUNIT_XSD).expect("the JUnit XSD parses");
@@ -49,7 +47,7 @@ fn the_junit_xsd_is_enforced() {
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::{
+use crate::common::{
     assert_exit, check_json, commit_all, copy_project, fixture, fleet_2023, json_lines, kcc,
     stdout, write,
 };
@@ -108,7 +106,7 @@ fn count(text: &str, needle: &str) -> usize {
 #[test]
 fn vendored_schemas_match_their_checksums() {
     use sha2::Digest;
-    let dir = common::repo_root().join("tests/schemas");
+    let dir = crate::common::repo_root().join("tests/schemas");
     let source = std::fs::read_to_string(dir.join("SOURCE.md")).unwrap();
     let mut checked = 0;
     for line in source.lines() {
@@ -182,7 +180,7 @@ fn junit_is_valid_and_carries_every_finding() {
 #[test]
 fn sarif_is_valid_with_rules_and_locations() {
     let schema: Value =
-        serde_json::from_str(include_str!("schemas/sarif-schema-2.1.0.json")).unwrap();
+        serde_json::from_str(include_str!("../schemas/sarif-schema-2.1.0.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the SARIF schema compiles");
     let demo = copy_project(&fixture("demo"));
     let expected = findings(demo.path());
@@ -336,7 +334,7 @@ fn drift_is_at_its_golden_file() {
 #[test]
 fn ci_paths_are_relative_to_the_repository() {
     let repo = tempfile::tempdir().unwrap();
-    common::copy_dir(&fixture("demo"), &repo.path().join("infra/fleet"));
+    crate::common::copy_dir(&fixture("demo"), &repo.path().join("infra/fleet"));
     commit_all(repo.path());
     let project = repo.path().join("infra/fleet");
     let out = kcc(&project, &["check", "--format", "github"]);
@@ -406,7 +404,7 @@ fn special_characters_are_escaped() {
 
     let sarif: Value = serde_json::from_str(&run("sarif")).unwrap();
     let schema: Value =
-        serde_json::from_str(include_str!("schemas/sarif-schema-2.1.0.json")).unwrap();
+        serde_json::from_str(include_str!("../schemas/sarif-schema-2.1.0.json")).unwrap();
     assert!(jsonschema::is_valid(&schema, &sarif));
     assert_eq!(
         sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],

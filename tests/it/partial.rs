@@ -3,13 +3,11 @@
 //! of everything that rendered; `kcc render` and `kcc update` write nothing while any error
 //! remains.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// The four clusters of group `main`, which read values/main.yaml, in kcc.yaml order.
@@ -57,7 +55,7 @@ fn with_rule<'a>(diagnostics: &'a [Value], rule: &str) -> Vec<&'a Value> {
 /// `kcc check --format json`, without the fleet's one warning (1.25 removes its
 /// PodSecurityPolicies): these tests are about render failures.
 fn check_json(root: &std::path::Path) -> (std::process::Output, Vec<serde_json::Value>) {
-    let (out, found) = common::check_json(root);
+    let (out, found) = crate::common::check_json(root);
     let found = found
         .into_iter()
         .filter(|d| d["rule"] != "schema/deprecated-api")

@@ -1,9 +1,7 @@
 //! Bad input: each mistake gets a clear message naming the file and line, exit 1, and
 //! nothing half-written.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn broken(edit: impl FnOnce(&std::path::Path)) -> (tempfile::TempDir, std::process::Output) {
     let project = copy_project(&fixture("demo"));

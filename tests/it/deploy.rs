@@ -1,13 +1,11 @@
 //! The deploy host: `kcc render --cluster C --out DIR`, `--private`, `--verify-golden`,
 //! and interop with the real helm 3.15 and helmfile 0.166 (scripts/install-helm-tools.sh).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use kcc::manifest::Identity;
 use kcc::yaml::Node;
 

@@ -1,11 +1,9 @@
 //! `kcc diff`: object-level diffs against golden/ and against a git revision, in every
 //! format, never printing a secret value.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const FORMATS: [&str; 4] = ["text", "json", "markdown", "gerrit"];
 

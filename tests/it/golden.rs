@@ -1,8 +1,6 @@
 //! golden/ is the reviewed truth: `check` fails on drift, `update` rewrites it atomically.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn the_fleet_is_clean() {

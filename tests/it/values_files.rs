@@ -1,9 +1,7 @@
 //! Values files nothing reads and groups without a values file: errors at the file (or the
 //! cluster's kcc.yaml entry) with a suggestion, instead of being ignored.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn with_rule<'a>(diagnostics: &'a [Value], rule: &str) -> Vec<&'a Value> {

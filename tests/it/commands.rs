@@ -1,8 +1,6 @@
 //! The compiler's spine, end to end through the binary, on the demo project.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn render_merges_layers_with_helm_semantics() {

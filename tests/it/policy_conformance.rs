@@ -4,12 +4,10 @@
 //! its good pods (the API server admits every one) and its bad pods (it denies every
 //! one), in a namespace labelled as the test's `namespaceTemplate`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use kcc::source::SourceFile;
 use kcc::yaml::{Node, load_one};
 
@@ -288,7 +286,7 @@ fn a_denial_names_the_pod_line_the_policy_binding_and_message() {
 
 /// The cost of deciding a fleet: every object of the 2026 fixture's four reference
 /// clusters, and a pod for every workload's pod template, against production's 24
-/// policies (run with `cargo test --release --test policy_conformance -- --ignored
+/// policies (run with `cargo test --release -- --ignored policy_conformance::fleet_cost
 /// --nocapture`).
 #[test]
 #[ignore]

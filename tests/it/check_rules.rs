@@ -1,13 +1,11 @@
 //! The rules of `kcc check` on the real fleet: it is clean, and each rule's failing case,
 //! made by breaking one line of a copy, is reported with its rule id at the line to fix.
-//! The network rules (`network/*`) are tested on a tiny fleet in tests/network_rules.rs.
-
-mod common;
+//! The network rules (`network/*`) are tested on a tiny fleet in tests/it/network_rules.rs.
 
 use std::path::Path;
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A copy of the repository with `edit` applied, checked.
