@@ -74,18 +74,7 @@ pub fn validate_manifests(
         .map(|f| format!("{}: a helmfile, not Kubernetes objects: skipped", f.path))
         .collect();
     let subjects: Vec<Subject> = files.iter().map(|f| Subject::file(&f.path)).collect();
-    let mut diagnostics = Vec::new();
-    let mut objects: Vec<Object> = Vec::new();
-    for file in files {
-        let rendered = RenderedFile {
-            source: file.path.clone(),
-            file,
-        };
-        match parse_manifests(&rendered) {
-            Ok(found) => objects.extend(found),
-            Err(d) => diagnostics.push(d),
-        }
-    }
+    let (objects, mut diagnostics) = parse_files(files);
     for object in objects
         .iter()
         .filter(|o| o.id.kind == "CustomResourceDefinition")
@@ -152,22 +141,35 @@ pub fn validate_manifests(
 /// The objects of the manifests under `paths`, and the diagnostics of those that do not
 /// parse.
 fn read_objects(paths: &[PathBuf]) -> Result<(Vec<Object>, Vec<crate::Diagnostic>)> {
-    let mut objects = Vec::new();
-    let mut diagnostics = Vec::new();
+    let mut files = Vec::new();
     for input in paths {
         for path in manifest_paths(input)? {
-            let file = SourceFile::new(path.display().to_string(), read_file(&path)?);
-            let rendered = RenderedFile {
-                source: file.path.clone(),
-                file,
-            };
-            match parse_manifests(&rendered) {
-                Ok(found) => objects.extend(found),
-                Err(d) => diagnostics.push(d),
-            }
+            files.push(SourceFile::new(
+                path.display().to_string(),
+                read_file(&path)?,
+            ));
         }
     }
-    Ok((objects, diagnostics))
+    Ok(parse_files(files))
+}
+
+/// The objects of manifest files, and the diagnostics of those that do not parse.
+fn parse_files(
+    files: impl IntoIterator<Item = std::sync::Arc<SourceFile>>,
+) -> (Vec<Object>, Vec<crate::Diagnostic>) {
+    let mut objects = Vec::new();
+    let mut diagnostics = Vec::new();
+    for file in files {
+        let rendered = RenderedFile {
+            source: file.path.clone(),
+            file,
+        };
+        match parse_manifests(&rendered) {
+            Ok(found) => objects.extend(found),
+            Err(d) => diagnostics.push(d),
+        }
+    }
+    (objects, diagnostics)
 }
 
 /// Decides every object's CREATE with `admission`: a Deny is an error at the object, a

@@ -161,41 +161,11 @@ impl Rule {
     }
 }
 
-/// Kinds of the Kubernetes API that are cluster-scoped (the rest are namespaced; CRDs
-/// say for their own kinds).
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
-
 /// Whether `kind` is namespaced, by the API's built-in kinds or a CRD's `scope`.
 pub fn is_namespaced(kind: &str, crd_scope: Option<&str>) -> bool {
     match crd_scope {
         Some(scope) => scope == "Namespaced",
-        None => !CLUSTER_SCOPED.contains(&kind),
+        None => !crate::manifest::KUBERNETES_CLUSTER_SCOPED.contains(&kind),
     }
 }
 

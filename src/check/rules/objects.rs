@@ -19,36 +19,10 @@ use crate::yaml::Node;
 pub const BUILTIN_NAMESPACES: &[&str] =
     &["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// Cluster-scoped kinds when no rendered CRD says otherwise: Kubernetes 1.23's own, and
-/// the custom kinds of calico and cert-manager (whose CRDs a cluster may not render).
-const CLUSTER_SCOPED: &[&str] = &[
-    // Kubernetes
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageClass",
-    "SubjectAccessReview",
-    "TokenReview",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    // calico
+/// Custom kinds that are cluster-scoped when no rendered CRD says otherwise: calico's and
+/// cert-manager's (whose CRDs a cluster may not render). Kubernetes' own are
+/// [`KUBERNETES_CLUSTER_SCOPED`](crate::manifest::KUBERNETES_CLUSTER_SCOPED).
+const CUSTOM_CLUSTER_SCOPED: &[&str] = &[
     "BGPConfiguration",
     "BGPPeer",
     "BlockAffinity",
@@ -64,7 +38,6 @@ const CLUSTER_SCOPED: &[&str] = &[
     "IPPool",
     "IPReservation",
     "KubeControllersConfiguration",
-    // cert-manager
     "ClusterIssuer",
 ];
 
@@ -100,7 +73,11 @@ impl Scopes {
         let key = (object.id.group().to_string(), object.id.kind.clone());
         match self.crds.get(&key) {
             Some(namespaced) => *namespaced,
-            None => !CLUSTER_SCOPED.contains(&object.id.kind.as_str()),
+            None => {
+                let kind = object.id.kind.as_str();
+                !crate::manifest::KUBERNETES_CLUSTER_SCOPED.contains(&kind)
+                    && !CUSTOM_CLUSTER_SCOPED.contains(&kind)
+            }
         }
     }
 
