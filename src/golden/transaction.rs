@@ -68,11 +68,18 @@ impl Update {
     /// staged. Phase 2, which a signal waits for: the record (from here until it is
     /// removed, golden/ may mix old and new files), replace, delete, remove the record.
     pub fn commit(mut self, changes: &[Change]) -> Result<()> {
-        if changes.is_empty() {
-            return Ok(());
-        }
         let root = self.root.clone();
         let golden = root.join(GOLDEN_DIR);
+        if changes.is_empty() {
+            // golden/ is the render already: an update killed after its last replacement
+            // but before removing its record is finished, and the record goes.
+            return match std::fs::remove_file(golden.join(RECORD)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(cannot_write(&golden.join(RECORD), e))
+                }
+                _ => Ok(()),
+            };
+        }
         // The staged texts reach the disk before any of them replaces a file.
         sync_dir_fs(&golden).map_err(|e| cannot_write(&golden, e))?;
         let mut held = interrupt::hold();

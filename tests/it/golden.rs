@@ -413,3 +413,28 @@ fn an_update_stopped_by_a_signal_removes_its_files_and_leaves_golden_old_or_new(
     }
     eprintln!("{caught_staging} of 6 updates were stopped while staging, leaving golden/ old");
 }
+
+/// An update killed after replacing its last file but before removing its record leaves
+/// golden/ equal to the render: the next update has nothing to change, and still clears the
+/// record, so `kcc check` is clean again.
+#[test]
+fn an_update_with_nothing_to_change_clears_a_killed_updates_record() {
+    let project = copy_project(&fleet_2023());
+    let p = project.path();
+    write(&p.join("golden/.kcc-update"), "golden/eqiad/calico.yaml\n");
+    let out = kcc(p, &["check"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("golden/interrupted"),
+        "{}",
+        stdout(&out)
+    );
+    let out = kcc(p, &["update"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("kcc update: 0 file(s) changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_exit(&kcc(p, &["check"]), 0);
+}
