@@ -141,6 +141,12 @@ impl Release {
     }
 }
 
+/// The values file of one release in one cluster, relative to the project root: the
+/// highest layer before the private overlay, and where a cluster sets what a release needs.
+pub fn cluster_release_values(cluster: &str, release: &str) -> String {
+    format!("values/{cluster}/{release}-values.yaml")
+}
+
 /// Finds kcc.yaml in `start` or the nearest directory above it.
 pub fn find_root(start: &Path) -> Result<PathBuf> {
     let mut dir = Some(start);

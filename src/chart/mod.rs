@@ -63,17 +63,11 @@ fn digest<'a>(files: impl Iterator<Item = &'a Arc<SourceFile>>) -> Vec<u8> {
 }
 
 impl Chart {
-    /// Reads the chart `name` from `charts_dir` and compiles its templates. `shown` is how
+    /// Reads the chart at `name` under `charts_dir` (`<chart>` for a chart of one version,
+    /// `<chart>/<version>` for one of several) and compiles its templates. `shown` is how
     /// messages spell `charts_dir` (kcc.yaml's `charts`, relative to the project).
     pub fn load(charts_dir: &Path, shown: &str, name: &str) -> Result<Chart> {
-        Chart::load_at(charts_dir, shown, name)
-    }
-
-    /// Reads the chart at `rel` under `charts_dir`: `<chart>` for a chart of one version,
-    /// `<chart>/<version>` for one of several.
-    pub fn load_at(charts_dir: &Path, shown: &str, rel: &str) -> Result<Chart> {
-        let name = rel;
-        let dir = charts_dir.join(rel);
+        let dir = charts_dir.join(name);
         if !tree::is_dir(&dir) {
             return Err(Failure::Fatal(format!(
                 "chart directory {} does not exist",

@@ -11,7 +11,6 @@ use crate::tree;
 
 /// One chart's versions, oldest first.
 pub struct ChartVersions {
-    pub name: String,
     /// Whether the chart is laid out as `<chart>/<version>/` (several versions, pinned per
     /// cluster) rather than as one chart directory.
     pub versioned: bool,
@@ -25,7 +24,6 @@ impl ChartVersions {
         if tree::is_file(&dir.join("Chart.yaml")) || !has_version_dirs(&dir) {
             let chart = Chart::load(charts_dir, shown, name)?;
             return Ok(ChartVersions {
-                name: name.to_string(),
                 versioned: false,
                 versions: vec![Arc::new(chart)],
             });
@@ -41,7 +39,7 @@ impl ChartVersions {
         let mut errors = Vec::new();
         for entry in entries {
             let rel = format!("{name}/{entry}");
-            let chart = match Chart::load_at(charts_dir, shown, &rel) {
+            let chart = match Chart::load(charts_dir, shown, &rel) {
                 Ok(chart) => chart,
                 Err(Failure::Config(mut d)) => {
                     errors.append(&mut d);
@@ -68,7 +66,6 @@ impl ChartVersions {
         }
         versions.sort_by_key(|c| semver_of(&c.version));
         Ok(ChartVersions {
-            name: name.to_string(),
             versioned: true,
             versions,
         })

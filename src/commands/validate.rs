@@ -182,8 +182,7 @@ fn admit(
     diagnostics: &mut Vec<crate::Diagnostic>,
     notes: &mut Vec<String>,
 ) {
-    let everything: Vec<Object> = objects.iter().chain(policy_objects).cloned().collect();
-    let cluster = Cluster::new(&everything);
+    let cluster = Cluster::new(objects.iter().chain(policy_objects));
     for object in objects {
         for decision in admission.decide(object, &cluster) {
             let what = format!(

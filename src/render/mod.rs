@@ -200,20 +200,10 @@ impl Fleet {
         Ok(pairs)
     }
 
-    /// The value layers of a release in a cluster, lowest precedence first: the chart's
+    /// The chart version and value layers of a release in a cluster: the chosen chart's
     /// defaults, then the values files in the order helmfile passes them to helm as `-f`
-    /// (what [`merge_layers`] expects). Files that do not exist are skipped, except the
-    /// extra layers kcc.yaml names.
-    pub fn layers(
-        &self,
-        cluster: &Cluster,
-        release: &Release,
-        private: Option<&Path>,
-    ) -> Result<Vec<Arc<Layer>>> {
-        Ok(self.input(cluster, release, private)?.layers)
-    }
-
-    /// The chart version and value layers of a release in a cluster.
+    /// (what [`crate::values::merge_layers`] expects). Files that do not exist are skipped,
+    /// except the extra layers kcc.yaml names.
     pub fn input(
         &self,
         cluster: &Cluster,
@@ -332,9 +322,9 @@ impl Fleet {
         add(p, d, format!("group {}", cluster.group), false, root)?;
         let (p, d) = project_file(format!("values/{}/values.yaml", cluster.name));
         add(p, d, format!("cluster {}", cluster.name), false, root)?;
-        let (p, d) = project_file(format!(
-            "values/{}/{}-values.yaml",
-            cluster.name, release.name
+        let (p, d) = project_file(crate::project::cluster_release_values(
+            &cluster.name,
+            &release.name,
         ));
         add(p, d, "cluster × release".to_string(), false, root)?;
         let private_dir = match private {
@@ -425,10 +415,13 @@ impl Fleet {
             "rendering release {} for cluster {}",
             release.name, cluster.name
         ));
-        let input = self.input(cluster, release, private)?;
-        let values = input.values();
-        let layers = input.layers;
-        let chart = input.choice.chart;
+        let ReleaseInput {
+            choice,
+            layers,
+            merged_files,
+        } = self.input(cluster, release, private)?;
+        let chart = choice.chart;
+        let values = crate::values::coalesce(merged_files, &chart.defaults.root);
         let template_values = to_template(&values);
         let installed = self.installed(cluster, release, &template_values)?;
         let mut objects = Vec::new();
@@ -439,7 +432,7 @@ impl Fleet {
                 .filter(|l| l.role.starts_with("private"))
                 .map(|l| l.file.path.as_str())
                 .collect();
-            let home = format!("values/{}/{}-values.yaml", cluster.name, release.name);
+            let home = crate::project::cluster_release_values(&cluster.name, &release.name);
             let problems = values_schema::validate(&chart, &values, &layers, &private_files, &home);
             if !problems.is_empty() {
                 return Err(Failure::Config(problems));

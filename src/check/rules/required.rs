@@ -45,7 +45,7 @@ pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
         ));
     }
     for release in calico {
-        let file = format!("values/{name}/{}-values.yaml", release.release);
+        let file = crate::project::cluster_release_values(name, &release.release);
         let asn = release
             .values
             .lookup(["BGPConfiguration", "asNumber"])

@@ -23,7 +23,7 @@ fn release_files(fleet: &Fleet) -> BTreeMap<String, BTreeSet<&str>> {
                 .project
                 .clusters
                 .iter()
-                .map(|c| format!("values/{}/{}-values.yaml", c.name, release.name)),
+                .map(|c| crate::project::cluster_release_values(&c.name, &release.name)),
         );
         for file in own {
             if fleet.root().join(&file).is_file() {

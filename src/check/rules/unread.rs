@@ -23,9 +23,9 @@ fn readable(project: &Project) -> BTreeSet<String> {
         files.insert(format!("values/{}.yaml", cluster.group));
         files.insert(format!("values/{}/values.yaml", cluster.name));
         for release in &project.releases {
-            files.insert(format!(
-                "values/{}/{}-values.yaml",
-                cluster.name, release.name
+            files.insert(crate::project::cluster_release_values(
+                &cluster.name,
+                &release.name,
             ));
         }
     }
