@@ -3,6 +3,7 @@
 mod convert;
 mod env;
 mod network;
+mod tracked;
 mod undefined;
 mod version_compare;
 mod versions;
@@ -16,6 +17,7 @@ use minijinja::value::Value as Mj;
 
 pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
+pub use tracked::{READER_INSTALLED, READER_KCC, Recorder, tracked};
 pub use versions::ChartVersions;
 
 use crate::confine::{read_inside, read_optional_inside};
@@ -203,9 +205,17 @@ impl Chart {
     }
 
     /// Renders every template of the chart with `context`.
-    pub fn render(&self, context: &Mj) -> Result<Vec<RenderedFile>, Diagnostic> {
+    /// Reads of tracked values are noted as the template's (its index in `templates`).
+    pub fn render(
+        &self,
+        context: &Mj,
+        recorder: Option<&Recorder>,
+    ) -> Result<Vec<RenderedFile>, Diagnostic> {
         let mut rendered = Vec::new();
-        for key in &self.templates {
+        for (index, key) in self.templates.iter().enumerate() {
+            if let Some(recorder) = recorder {
+                recorder.reading_as(u16::try_from(index).unwrap_or(u16::MAX - 2));
+            }
             let template = self
                 .env
                 .get_template(key)

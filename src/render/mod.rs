@@ -15,13 +15,13 @@ use minijinja::context;
 use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
-use crate::chart::{Chart, ChartVersions, to_template};
+use crate::chart::{Chart, ChartVersions, READER_INSTALLED, READER_KCC, Recorder, tracked};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
 use crate::project::{Cluster, Project, Release};
 use crate::source::Origin;
-use crate::values::{Layer, LayerCache, merge_files};
+use crate::values::{Layer, LayerCache, ReadTree, merge_files};
 use crate::yaml::{Node, Value};
 
 /// A project with its charts compiled: everything needed to render any cluster.
@@ -108,7 +108,11 @@ pub struct ReleaseRender {
     /// The private overlay gave it values (Secrets the deploy directory must not get from
     /// the fixtures).
     pub private_values: bool,
-    pub values: Node,
+    pub values: Arc<Node>,
+    /// The values files it merged (not the chart's defaults), lowest precedence first.
+    pub layers: Vec<Arc<Layer>>,
+    /// What of `values` the `installed` condition, the templates and kcc itself read.
+    pub reads: ReadTree,
     /// In install order; empty when not installed.
     pub objects: Vec<Object>,
 }
@@ -417,15 +421,18 @@ impl Fleet {
         ));
         let ReleaseInput {
             choice,
-            layers,
+            mut layers,
             merged_files,
         } = self.input(cluster, release, private)?;
         let chart = choice.chart;
-        let values = crate::values::coalesce(merged_files, &chart.defaults.root);
-        let template_values = to_template(&values);
+        let values = Arc::new(crate::values::coalesce(merged_files, &chart.defaults.root));
+        let recorder = Arc::new(Recorder::default());
+        let template_values = tracked(Arc::clone(&values), Arc::clone(&recorder));
+        recorder.reading_as(READER_INSTALLED);
         let installed = self.installed(cluster, release, &template_values)?;
         let mut objects = Vec::new();
         let mut private_values = false;
+        let mut reads = None;
         if installed.yes {
             let private_files: Vec<&str> = layers
                 .iter()
@@ -465,16 +472,23 @@ impl Fleet {
                 None => reuse::Offer::Differs,
             };
             objects = match offer {
-                reuse::Offer::Same(same) => same,
+                reuse::Offer::Same(same, same_reads) => {
+                    reads = Some(same_reads);
+                    same
+                }
                 offer => {
-                    let objects = self.render_objects(&chart, &ctx, &secrets)?;
+                    let objects = self.render_objects(&chart, &ctx, &secrets, &recorder)?;
+                    let read = self.reads(&recorder, &values);
                     if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
-                        r.offer(&cluster.name, &release.name, input, &objects);
+                        r.offer(&cluster.name, &release.name, input, &objects, &read);
                     }
+                    reads = Some(read);
                     objects
                 }
             };
         }
+        let reads = reads.unwrap_or_else(|| self.reads(&recorder, &values));
+        layers.remove(0);
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
             release: release.name.clone(),
@@ -482,8 +496,21 @@ impl Fleet {
             installed,
             private_values,
             values,
+            layers,
+            reads,
             objects,
         })
+    }
+
+    /// What a render read of `values`, with what kcc itself reads of every release's
+    /// values (its `network:` facts, the chart version pins).
+    fn reads(&self, recorder: &Recorder, values: &Node) -> ReadTree {
+        let mut reads = recorder.read_tree(values);
+        for path in self.project.values_kcc_reads() {
+            let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+            reads.read_whole(&parts, READER_KCC, values);
+        }
+        reads
     }
 
     /// A chart's objects for a template context, in install order; refused when they hold
@@ -493,9 +520,10 @@ impl Fleet {
         chart: &Chart,
         ctx: &Mj,
         secrets: &[crate::secrets::Secret],
+        recorder: &Recorder,
     ) -> Result<Vec<Object>> {
         let mut objects: Vec<Object> = chart.crd_objects.to_vec();
-        for file in chart.render(ctx)? {
+        for file in chart.render(ctx, Some(recorder))? {
             objects.extend(self.parsed.objects(&file)?);
         }
         objects.sort_by(install_order);

@@ -25,4 +25,5 @@ mod report_formats;
 mod secrets;
 mod validate;
 mod values_files;
+mod values_reads;
 mod versions;
