@@ -8,7 +8,7 @@
 //! as read down to its leaves; a map only tested (`if values.x`) or measured (`| length`)
 //! does not count its leaves.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -65,6 +65,68 @@ impl Recorder {
         }
         build(root, &by_node, &mut tree);
         tree
+    }
+}
+
+impl Recorder {
+    /// For each reader that read a value of the private overlay (itself, or a map or list
+    /// holding one read whole), the paths of the private values it read.
+    pub fn private_reads(&self, root: &Node) -> BTreeMap<u16, BTreeSet<String>> {
+        let events = self.events.lock().map(|e| e.clone()).unwrap_or_default();
+        let mut direct: HashMap<usize, Vec<u16>> = HashMap::new();
+        let mut whole: HashMap<usize, Vec<u16>> = HashMap::new();
+        for (address, is_whole, reader) in events {
+            direct.entry(address).or_default().push(reader);
+            if is_whole {
+                whole.entry(address).or_default().push(reader);
+            }
+        }
+        let mut out = BTreeMap::new();
+        private_walk(root, "", &[], &direct, &whole, &mut out);
+        out
+    }
+}
+
+fn private_walk(
+    node: &Node,
+    path: &str,
+    inherited: &[u16],
+    direct: &HashMap<usize, Vec<u16>>,
+    whole: &HashMap<usize, Vec<u16>>,
+    out: &mut BTreeMap<u16, BTreeSet<String>>,
+) {
+    let address = node as *const Node as usize;
+    let mut below: Vec<u16> = inherited.to_vec();
+    below.extend(whole.get(&address).into_iter().flatten());
+    let child_path = |k: &dyn fmt::Display| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match &node.value {
+        Value::Map(map) => {
+            for (key, child) in map {
+                private_walk(child, &child_path(key), &below, direct, whole, out);
+            }
+        }
+        Value::Seq(items) => {
+            // A list is read whole: whoever read it read its items.
+            below.extend(direct.get(&address).into_iter().flatten());
+            for (i, child) in items.iter().enumerate() {
+                private_walk(child, &format!("{path}[{i}]"), &below, direct, whole, out);
+            }
+        }
+        _ if node.origin.as_ref().is_some_and(|o| o.file.private) => {
+            for reader in below
+                .iter()
+                .chain(direct.get(&address).into_iter().flatten())
+            {
+                out.entry(*reader).or_default().insert(path.to_string());
+            }
+        }
+        _ => {}
     }
 }
 

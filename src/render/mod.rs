@@ -3,6 +3,7 @@
 
 mod reuse;
 mod secret_flow;
+mod taint;
 mod values_schema;
 
 pub use reuse::Reuse;
@@ -15,7 +16,9 @@ use minijinja::context;
 use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
-use crate::chart::{Chart, ChartVersions, READER_INSTALLED, READER_KCC, Recorder, tracked};
+use crate::chart::{
+    Chart, ChartVersions, READER_INSTALLED, READER_KCC, Recorder, to_template, tracked,
+};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
@@ -446,12 +449,7 @@ impl Fleet {
             }
             // What the template sees. Keep `facts` below in step: it names what this is
             // made of besides the chart and the values, for `Reuse`.
-            let ctx = context! {
-                values => template_values,
-                release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
-                chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
-                cluster => Self::cluster_context(cluster),
-            };
+            let ctx = Self::template_context(template_values.clone(), release, &chart, cluster);
             let secrets = private_secrets(&layers);
             private_values = !secrets.is_empty();
             // A release whose inputs the other side of a diff rendered already is not
@@ -477,7 +475,9 @@ impl Fleet {
                     same
                 }
                 offer => {
-                    let objects = self.render_objects(&chart, &ctx, &secrets, &recorder)?;
+                    let (objects, files) =
+                        self.render_objects(&chart, &ctx, &secrets, &recorder)?;
+                    self.private_flow(&recorder, &values, &files, (cluster, release, &chart))?;
                     let read = self.reads(&recorder, &values);
                     if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
                         r.offer(&cluster.name, &release.name, input, &objects, &read);
@@ -487,7 +487,13 @@ impl Fleet {
                 }
             };
         }
-        let reads = reads.unwrap_or_else(|| self.reads(&recorder, &values));
+        let reads = match reads {
+            Some(reads) => reads,
+            None => {
+                self.private_flow(&recorder, &values, &[], (cluster, release, &chart))?;
+                self.reads(&recorder, &values)
+            }
+        };
         layers.remove(0);
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
@@ -500,6 +506,63 @@ impl Fleet {
             reads,
             objects,
         })
+    }
+
+    /// What templates see: the values and the facts of the release, chart and cluster.
+    fn template_context(values: Mj, release: &Release, chart: &Chart, cluster: &Cluster) -> Mj {
+        context! {
+            values => values,
+            release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
+            chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
+            cluster => Self::cluster_context(cluster),
+        }
+    }
+
+    /// `secret/flow` by provenance (see `taint`): the templates (and the `installed`
+    /// condition) that read a private value, run again with the private values changed,
+    /// may differ only in Secret data values. `files` are the templates' renders, in
+    /// template order (none when the release is not installed).
+    fn private_flow(
+        &self,
+        recorder: &Recorder,
+        values: &Node,
+        files: &[crate::manifest::RenderedFile],
+        (cluster, release, chart): (&Cluster, &Release, &Chart),
+    ) -> Result<()> {
+        let private = recorder.private_reads(values);
+        if private.is_empty() {
+            return Ok(());
+        }
+        let variant = to_template(&taint::variant(values));
+        let mut leaks = Vec::new();
+        if let Some(paths) = private.get(&READER_INSTALLED) {
+            let real = self.installed(cluster, release, &to_template(values))?;
+            let changed = self.installed(cluster, release, &variant)?;
+            if real.yes != changed.yes {
+                let names: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
+                leaks.push(
+                    Diagnostic::error(
+                        "secret/flow",
+                        format!(
+                            "whether release `{}` is installed depends on the private value {}: the result is visible in every diff and golden file",
+                            release.name,
+                            names.join(", ")
+                        ),
+                    )
+                    .at(Some(&release.origin))
+                    .note("a condition may test whether a private value is set, nothing else"),
+                );
+            }
+        }
+        if !files.is_empty() {
+            let ctx = Self::template_context(variant, release, chart, cluster);
+            leaks.extend(taint::check(chart, &ctx, files, &private));
+        }
+        if leaks.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Config(leaks))
+        }
     }
 
     /// What a render read of `values`, with what kcc itself reads of every release's
@@ -521,17 +584,18 @@ impl Fleet {
         ctx: &Mj,
         secrets: &[crate::secrets::Secret],
         recorder: &Recorder,
-    ) -> Result<Vec<Object>> {
+    ) -> Result<(Vec<Object>, Vec<crate::manifest::RenderedFile>)> {
         let mut objects: Vec<Object> = chart.crd_objects.to_vec();
-        for file in chart.render(ctx, Some(recorder))? {
-            objects.extend(self.parsed.objects(&file)?);
+        let files = chart.render(ctx, Some(recorder))?;
+        for file in &files {
+            objects.extend(self.parsed.objects(file)?);
         }
         objects.sort_by(install_order);
         let leaks = secret_flow::check(&objects, secrets);
         if !leaks.is_empty() {
             return Err(Failure::Config(leaks));
         }
-        Ok(objects)
+        Ok((objects, files))
     }
 
     /// Renders a selection, clusters × releases in parallel, all or nothing: any error

@@ -22,6 +22,7 @@ mod parity;
 mod partial;
 mod policy_conformance;
 mod report_formats;
+mod secret_taint;
 mod secrets;
 mod validate;
 mod values_files;
