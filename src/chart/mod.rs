@@ -3,6 +3,7 @@
 mod convert;
 mod env;
 mod network;
+mod read_sites;
 mod tracked;
 mod undefined;
 mod version_compare;
@@ -17,6 +18,7 @@ use minijinja::value::Value as Mj;
 
 pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
+pub use read_sites::ReadSite;
 pub use tracked::{READER_INSTALLED, READER_KCC, Recorder, tracked};
 pub use versions::ChartVersions;
 

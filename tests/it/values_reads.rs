@@ -232,3 +232,36 @@ fn the_coredns_memory_limit_misspelt_is_reported_at_its_values_line() {
             .contains("did you mean `memory`?")
     );
 }
+
+#[test]
+fn explain_names_the_template_lines_that_read_a_value_or_says_nothing_does() {
+    let root = reads();
+    let template = "charts/app/templates/configmap.yaml";
+    let out = kcc(&root, &["explain", "a", "app", "settings.probe.http.port"]);
+    assert_exit(&out, 0);
+    let text = stdout(&out);
+    let line = line_of(&root, template, "values.settings.probe.http.port");
+    assert!(
+        text.contains(&format!(
+            "  read by:\n    {template}:{line}  values.settings.probe.http.port\n"
+        )),
+        "{text}"
+    );
+    // Read whole by to_yaml: the line that reads the map.
+    let text = stdout(&kcc(&root, &["explain", "a", "app", "labels.team"]));
+    let line = line_of(&root, template, "values.labels");
+    assert!(
+        text.contains("read by (whole: iterated, printed or serialized):"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{template}:{line}  values.labels")),
+        "{text}"
+    );
+    // Cluster b never takes the branch that reads it.
+    let text = stdout(&kcc(&root, &["explain", "b", "app", "onlyA.flag"]));
+    assert!(
+        text.contains("read by: nothing in this cluster × release"),
+        "{text}"
+    );
+}
