@@ -326,4 +326,41 @@ mod tests {
         assert_eq!(out, "b 2 X true false");
         assert_eq!(paths(&reads), ["l*", "m", "n", "s"]);
     }
+
+    #[test]
+    fn private_reads_name_each_reader_and_path_read_directly_or_whole() {
+        let private = crate::yaml::load_one(&SourceFile::private(
+            "p.yaml",
+            "auth: {key: s3cret, user: u}\nlist: [x]",
+        ))
+        .unwrap();
+        let public = crate::yaml::load_one(&SourceFile::new("v.yaml", "name: n")).unwrap();
+        let root = Arc::new(crate::values::coalesce(private, &public));
+        let recorder = Arc::new(Recorder::default());
+        let values = tracked(Arc::clone(&root), Arc::clone(&recorder));
+        let mut env = crate::chart::environment();
+        for (name, source) in [
+            (
+                "0",
+                "{{ values.name }}{% if values.auth.key %}set{% endif %}",
+            ),
+            ("1", "{{ values.auth | to_json }}"),
+            ("2", "{{ values.list }}"),
+        ] {
+            env.add_template_owned(name.to_string(), source.to_string())
+                .unwrap();
+        }
+        for reader in 0..3u16 {
+            recorder.reading_as(reader);
+            env.get_template(&reader.to_string())
+                .unwrap()
+                .render(minijinja::context! { values => values.clone() })
+                .unwrap();
+        }
+        let found = recorder.private_reads(&root);
+        let names = |r: u16| found[&r].iter().cloned().collect::<Vec<_>>();
+        assert_eq!(names(0), ["auth.key"]);
+        assert_eq!(names(1), ["auth.key", "auth.user"]);
+        assert_eq!(names(2), ["list[0]"]);
+    }
 }

@@ -436,6 +436,7 @@ impl Fleet {
         let mut objects = Vec::new();
         let mut private_values = false;
         let mut reads = None;
+        let has_private = layers.iter().any(|l| l.file.private);
         if installed.yes {
             let private_files: Vec<&str> = layers
                 .iter()
@@ -477,7 +478,9 @@ impl Fleet {
                 offer => {
                     let (objects, files) =
                         self.render_objects(&chart, &ctx, &secrets, &recorder)?;
-                    self.private_flow(&recorder, &values, &files, (cluster, release, &chart))?;
+                    if has_private {
+                        self.private_flow(&recorder, &values, &files, (cluster, release, &chart))?;
+                    }
                     let read = self.reads(&recorder, &values);
                     if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
                         r.offer(&cluster.name, &release.name, input, &objects, &read);
@@ -490,10 +493,13 @@ impl Fleet {
         let reads = match reads {
             Some(reads) => reads,
             None => {
-                self.private_flow(&recorder, &values, &[], (cluster, release, &chart))?;
+                if has_private {
+                    self.private_flow(&recorder, &values, &[], (cluster, release, &chart))?;
+                }
                 self.reads(&recorder, &values)
             }
         };
+        // The values files, without the chart's defaults (the first layer).
         layers.remove(0);
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),

@@ -203,4 +203,60 @@ mod tests {
                 .all(|(a, b)| a != b || !a.is_ascii_alphanumeric())
         );
     }
+
+    fn file(text: &str) -> RenderedFile {
+        let template = crate::source::SourceFile::new("charts/c/templates/t.yaml", text);
+        RenderedFile {
+            source: "c/templates/t.yaml".into(),
+            file: crate::source::SourceFile::rendered(
+                "c/templates/t.yaml (rendered)",
+                text,
+                &template,
+            ),
+        }
+    }
+
+    fn differences(a: &str, b: &str) -> Vec<String> {
+        compare(&file(a), &file(b), "`k`")
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn only_secret_data_values_may_differ() {
+        let secret = |key: &str, value: &str, name: &str| {
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\ndata:\n  {key}: {value}\n"
+            )
+        };
+        assert!(differences(&secret("k", "abc", "s"), &secret("k", "nop", "s")).is_empty());
+        let keys = differences(&secret("abc", "x", "s"), &secret("nop", "x", "s"));
+        assert!(keys[0].contains("into `.data (its keys)`"), "{keys:?}");
+        let name = differences(&secret("k", "x", "abc"), &secret("k", "x", "nop"));
+        assert!(name[0].contains("into `.metadata.name`"), "{name:?}");
+        let config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: ";
+        let data = differences(&format!("{config}abc\n"), &format!("{config}nop\n"));
+        assert!(data[0].contains("into `.data.k`"), "{data:?}");
+        let gone = differences(&format!("{config}abc\n"), "");
+        assert!(gone[0].contains("writes other documents"), "{gone:?}");
+    }
+
+    #[test]
+    fn the_variant_changes_private_scalars_only() {
+        let private = crate::yaml::load_one(&crate::source::SourceFile::private(
+            "p.yaml",
+            "s: ab1\nn: 1\nb: true",
+        ))
+        .unwrap();
+        let public =
+            crate::yaml::load_one(&crate::source::SourceFile::new("v.yaml", "p: ab1")).unwrap();
+        let merged = crate::values::coalesce(private, &public);
+        let changed = variant(&merged);
+        let get = |n: &Node, k: &str| n.get(k).unwrap().value.clone();
+        assert_eq!(get(&changed, "s"), Value::Str("no6".into()));
+        assert_eq!(get(&changed, "n"), Value::Int(7920));
+        assert_eq!(get(&changed, "b"), Value::Bool(false));
+        assert_eq!(get(&changed, "p"), Value::Str("ab1".into()));
+    }
 }

@@ -67,88 +67,55 @@ fn the_fixture_is_clean_with_whole_reads_branches_and_external_values() {
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
 }
 
-#[test]
-fn a_typo_in_common_at_depth_three() {
-    let file = "values/common.yaml";
+/// The reads fixture with `line` added after `after` in `file`: exactly one
+/// `values/unused`, at the added line's `needle`, naming `path`, suggesting `near`.
+#[track_caller]
+fn assert_typo(file: &str, after: &str, line: &str, needle: &str, path: &str, near: &str) {
     let project = copy_project(&reads());
-    edit_file(
-        &project.path().join(file),
-        "    memory: 200Mi\n",
-        "    memory: 200Mi\n    memroy: 1Gi\n",
-    );
+    edit_file(&project.path().join(file), after, &format!("{after}{line}"));
     let (out, d) = check_json(project.path());
     assert_exit(&out, 1);
-    assert_unused(
-        project.path(),
-        &d,
-        file,
+    assert_unused(project.path(), &d, file, needle, path, Some(near));
+}
+
+#[test]
+fn a_typo_in_common_at_depth_three() {
+    let (after, line) = ("    memory: 200Mi\n", "    memroy: 1Gi\n");
+    assert_typo(
+        "values/common.yaml",
+        after,
+        line,
         "memroy",
         "settings.limits.memroy",
-        Some("memory"),
+        "memory",
     );
 }
 
 #[test]
 fn a_typo_in_a_group_file_at_depth_two() {
-    let file = "values/g.yaml";
-    let project = copy_project(&reads());
-    edit_file(
-        &project.path().join(file),
-        "  name: demo\n",
-        "  name: demo\n  nmae: other\n",
-    );
-    let (out, d) = check_json(project.path());
-    assert_exit(&out, 1);
-    assert_unused(
-        project.path(),
-        &d,
-        file,
+    let (after, line) = ("  name: demo\n", "  nmae: other\n");
+    assert_typo(
+        "values/g.yaml",
+        after,
+        line,
         "nmae",
         "settings.nmae",
-        Some("name"),
+        "name",
     );
 }
 
 #[test]
 fn a_typo_in_a_cluster_file_at_depth_four() {
-    let file = "values/a/values.yaml";
-    let project = copy_project(&reads());
-    edit_file(
-        &project.path().join(file),
-        "      port: 8081\n",
-        "      port: 8081\n      prot: 8082\n",
-    );
-    let (out, d) = check_json(project.path());
-    assert_exit(&out, 1);
-    assert_unused(
-        project.path(),
-        &d,
-        file,
-        "prot",
-        "settings.probe.http.prot",
-        Some("port"),
-    );
+    let (after, line) = ("      port: 8081\n", "      prot: 8082\n");
+    let path = "settings.probe.http.prot";
+    assert_typo("values/a/values.yaml", after, line, "prot", path, "port");
 }
 
 #[test]
 fn a_whole_unknown_subtree_in_a_cluster_release_file_is_reported_once() {
+    let (after, line) = ("settings:\n", "  limitz:\n    memory: 1Gi\n    cpu: 1\n");
     let file = "values/a/app-values.yaml";
-    let project = copy_project(&reads());
-    edit_file(
-        &project.path().join(file),
-        "settings:\n",
-        "settings:\n  limitz:\n    memory: 1Gi\n    cpu: 1\n",
-    );
-    let (out, d) = check_json(project.path());
-    assert_exit(&out, 1);
-    assert_unused(
-        project.path(),
-        &d,
-        file,
-        "limitz",
-        "settings.limitz",
-        Some("limits"),
-    );
+    assert_typo(file, after, line, "limitz", "settings.limitz", "limits");
 }
 
 #[test]
