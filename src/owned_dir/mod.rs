@@ -131,7 +131,7 @@ impl DeployDir {
                 && (path.join(MARKER).is_file()
                     || std::fs::read_dir(&path).is_ok_and(|mut d| d.next().is_none()));
             if ours {
-                std::fs::remove_dir_all(&path).map_err(cannot)?;
+                remove_tree(&path).map_err(cannot)?;
             }
         }
         Ok(())
@@ -208,10 +208,11 @@ impl DeployDir {
     /// Carries over the files kcc did not write, writes the marker, and switches the new
     /// tree in. Returns what was removed.
     pub fn commit(mut self) -> Result<Outcome> {
-        let staging = self.staging.take().expect("staging until commit");
+        // Still owned by `self` until the switch: an error here drops it with `self`.
+        let staging = self.staging.as_ref().expect("staging until commit");
         let mut removed = Vec::new();
         if let Some((old, before)) = &self.old {
-            self.carry_over(old, before, &staging, "", &mut removed)?;
+            self.carry_over(old, before, staging, "", &mut removed)?;
         }
         let mut marker = String::from(HEADER);
         for file in &self.written {
@@ -227,14 +228,16 @@ impl DeployDir {
         // Every new file reaches the disk before the tree is switched in.
         rustix::fs::syncfs(staging.fd()).map_err(|e| cannot(staging.path(), e.into()))?;
         let staging_path = staging.path().to_path_buf();
-        drop(staging);
         let exists = self.old.is_some();
         self.old = None;
         {
             // A signal waits for the switch; it then removes whichever tree is left beside.
+            // A failed switch returns with the new tree still in `self`, which removes it.
             let mut held = interrupt::hold();
             let aside = swap::switch(&self.parent, &self.staging_name, &self.name, exists)
                 .map_err(|e| cannot(&self.shown, e))?;
+            // Switched: what is left beside is the old tree (or nothing), not ours to drop.
+            self.staging = None;
             held.forget(&staging_path);
             if let Some(aside) = &aside {
                 held.add_file(&staging_path.with_file_name(aside));
@@ -243,7 +246,7 @@ impl DeployDir {
             let _ = rustix::fs::fsync(&self.parent);
             if let Some(aside) = aside {
                 let path = staging_path.with_file_name(&aside);
-                let _ = std::fs::remove_dir_all(&path);
+                let _ = remove_tree(&path);
                 interrupt::hold().forget(&path);
             }
         }
@@ -303,10 +306,30 @@ impl Drop for DeployDir {
             let path = staging.path().to_path_buf();
             drop(staging);
             let mut held = interrupt::hold();
-            let _ = std::fs::remove_dir_all(&path);
+            let _ = remove_tree(&path);
             held.forget(&path);
         }
     }
+}
+
+/// Removes the tree at `path` (never following a link), its marker last: a kill in the
+/// middle leaves a tree the next run still knows for kcc's.
+fn remove_tree(path: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_name() == MARKER {
+            continue;
+        }
+        match entry.file_type()?.is_dir() {
+            true => std::fs::remove_dir_all(entry.path())?,
+            false => std::fs::remove_file(entry.path())?,
+        }
+    }
+    match std::fs::remove_file(path.join(MARKER)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::remove_dir(path)
 }
 
 /// `a/b.yaml`, never `/etc/x`, `../x` or `./x`: a marker someone edited cannot make kcc

@@ -806,7 +806,7 @@ fn validate_calls_a_link_loop_a_loop() {
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("dangling.yaml is a symbolic link to nothing"), "{out}");
     // A directory linking back to itself is walked once.
-    let tree = d.join("tree");
+    let tree = d.join("walk/tree");
     write(&tree.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
     std::os::unix::fs::symlink("..", tree.join("up")).unwrap();
     std::os::unix::fs::symlink(".", tree.join("self")).unwrap();
