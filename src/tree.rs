@@ -362,7 +362,10 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
         .open(path)?;
     let t = file.metadata()?.file_type();
     if !t.is_file() {
-        return Err(io::Error::other(format!("it is {}, not a file", type_name(&t))));
+        return Err(io::Error::other(format!(
+            "it is {}, not a file",
+            type_name(&t)
+        )));
     }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;

@@ -152,7 +152,10 @@ fn protected(fleet: &Fleet, sel: &Selection) -> Vec<(String, PathBuf)> {
     let project = &fleet.project;
     let root = &project.root;
     let mut dirs = vec![
-        ("the project's charts/".to_string(), root.join(&project.charts_dir)),
+        (
+            "the project's charts/".to_string(),
+            root.join(&project.charts_dir),
+        ),
         ("the project's values/".to_string(), root.join("values")),
         (
             "the project's golden/".to_string(),

@@ -242,7 +242,8 @@ fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {
     let mut seen = std::collections::HashSet::new();
     let mut stack = vec![input.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot list {}: {e}", dir.display()));
+        let cannot =
+            |e: std::io::Error| Failure::Fatal(format!("cannot list {}: {e}", dir.display()));
         // A link back up the tree is walked once, not forever.
         let meta = std::fs::metadata(&dir).map_err(cannot)?;
         if !seen.insert((meta.dev(), meta.ino())) {

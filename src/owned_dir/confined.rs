@@ -155,7 +155,11 @@ impl Confined {
     }
 
     /// The directory holding `rel` (None if missing and not `create`) and `rel`'s last name.
-    fn parent_of<'a>(&self, rel: &'a str, create: bool) -> io::Result<(Option<OwnedFd>, &'a OsStr)> {
+    fn parent_of<'a>(
+        &self,
+        rel: &'a str,
+        create: bool,
+    ) -> io::Result<(Option<OwnedFd>, &'a OsStr)> {
         let path = Path::new(rel);
         check_plain(path)?;
         let name = path.file_name().expect("checked");
@@ -205,7 +209,7 @@ fn kind_of(t: FileType) -> Kind {
 
 /// `a/b`, never `/a`, `../a`, `./a` or "".
 fn check_plain(path: &Path) -> io::Result<()> {
-    let plain = path.as_os_str().len() > 0
+    let plain = !path.as_os_str().is_empty()
         && path.components().all(|c| matches!(c, Component::Normal(_)));
     if plain {
         Ok(())
@@ -293,7 +297,10 @@ mod tests {
         std::fs::File::create(tmp.path().join("old/fifo")).unwrap();
         let (old, new) = (open(&tmp.path().join("old")), open(&tmp.path().join("new")));
         new.take_file(&old, "x/mine.txt").unwrap();
-        assert_eq!(std::fs::read(tmp.path().join("new/x/mine.txt")).unwrap(), b"mine");
+        assert_eq!(
+            std::fs::read(tmp.path().join("new/x/mine.txt")).unwrap(),
+            b"mine"
+        );
         assert!(new.take_file(&old, "missing").is_err());
     }
 }

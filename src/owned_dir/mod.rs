@@ -60,7 +60,8 @@ impl DeployDir {
     /// new tree. `protected` are the project directories DIR must keep out of, by label.
     pub fn begin(dir: &Path, protected: &[(String, PathBuf)]) -> Result<DeployDir> {
         let fatal = |m: String| Failure::Fatal(m);
-        let cannot = |what: &Path, e: std::io::Error| fatal(format!("cannot write {}: {e}", what.display()));
+        let cannot =
+            |what: &Path, e: std::io::Error| fatal(format!("cannot write {}: {e}", what.display()));
         let absolute = std::path::absolute(dir).map_err(|e| cannot(dir, e))?;
         // `DIR/..` or `/`: name the directory it stands for.
         let absolute = match absolute.file_name() {
@@ -68,7 +69,10 @@ impl DeployDir {
             None => crate::tree::canonicalize(&absolute).map_err(|e| cannot(dir, e))?,
         };
         let (Some(parent_path), Some(name)) = (absolute.parent(), absolute.file_name()) else {
-            return Err(fatal(format!("--out {}: not a directory kcc can replace", dir.display())));
+            return Err(fatal(format!(
+                "--out {}: not a directory kcc can replace",
+                dir.display()
+            )));
         };
         std::fs::create_dir_all(parent_path).map_err(|e| cannot(parent_path, e))?;
         let real_parent = std::fs::canonicalize(parent_path).map_err(|e| cannot(parent_path, e))?;
@@ -76,7 +80,12 @@ impl DeployDir {
         let followed = std::fs::canonicalize(&real).unwrap_or_else(|_| real.clone());
         let protected: Vec<(String, PathBuf)> = protected
             .iter()
-            .map(|(l, p)| (l.clone(), std::path::absolute(p).unwrap_or_else(|_| p.clone())))
+            .map(|(l, p)| {
+                (
+                    l.clone(),
+                    std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+                )
+            })
             .collect();
         if let Some(why) = place::refusal(&real, &followed, &protected) {
             return Err(fatal(why));
@@ -115,9 +124,17 @@ impl DeployDir {
     /// kill between two renames left aside.
     fn clean_leftovers(&self, real_parent: &Path) -> Result<()> {
         let cannot = |e: std::io::Error| {
-            Failure::Fatal(format!("cannot clean up beside {}: {e}", self.shown.display()))
+            Failure::Fatal(format!(
+                "cannot clean up beside {}: {e}",
+                self.shown.display()
+            ))
         };
-        let exists = rustix::fs::statat(&self.parent, &self.name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok();
+        let exists = rustix::fs::statat(
+            &self.parent,
+            &self.name,
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .is_ok();
         let found = swap::leftovers(&self.parent, &self.name, exists).map_err(cannot)?;
         if let Some(old) = &found.restore {
             rustix::fs::renameat(&self.parent, old, &self.parent, &self.name)
@@ -176,21 +193,31 @@ impl DeployDir {
     /// first, so that the next run knows it for kcc's if this one is killed.
     fn start_staging(&mut self, real_parent: &Path) -> Result<()> {
         let path = real_parent.join(&self.staging_name);
-        let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot write {}: {e}", path.display()));
+        let cannot =
+            |e: std::io::Error| Failure::Fatal(format!("cannot write {}: {e}", path.display()));
         {
             let mut held = interrupt::hold();
-            rustix::fs::mkdirat(&self.parent, &self.staging_name, rustix::fs::Mode::from(0o777))
-                .map_err(|e| cannot(e.into()))?;
+            rustix::fs::mkdirat(
+                &self.parent,
+                &self.staging_name,
+                rustix::fs::Mode::from(0o777),
+            )
+            .map_err(|e| cannot(e.into()))?;
             held.add_file(&path);
         }
-        let staging = Confined::open_in(&self.parent, &self.staging_name, path.clone()).map_err(cannot)?;
+        let staging =
+            Confined::open_in(&self.parent, &self.staging_name, path.clone()).map_err(cannot)?;
         // The new tree takes the old one's permissions.
         if let Some((old, _)) = &self.old {
-            let mode = rustix::fs::fstat(old.fd()).map_err(|e| cannot(e.into()))?.st_mode;
+            let mode = rustix::fs::fstat(old.fd())
+                .map_err(|e| cannot(e.into()))?
+                .st_mode;
             rustix::fs::fchmod(staging.fd(), rustix::fs::Mode::from_raw_mode(mode & 0o7777))
                 .map_err(|e| cannot(e.into()))?;
         }
-        staging.create_file(MARKER, HEADER.as_bytes()).map_err(cannot)?;
+        staging
+            .create_file(MARKER, HEADER.as_bytes())
+            .map_err(cannot)?;
         self.staging = Some(staging);
         Ok(())
     }
@@ -199,7 +226,10 @@ impl DeployDir {
     pub fn write(&mut self, rel: &str, contents: &[u8]) -> Result<()> {
         let staging = self.staging.as_ref().expect("staging until commit");
         staging.create_file(rel, contents).map_err(|e| {
-            Failure::Fatal(format!("cannot write {}: {e}", self.shown.join(rel).display()))
+            Failure::Fatal(format!(
+                "cannot write {}: {e}",
+                self.shown.join(rel).display()
+            ))
         })?;
         self.written.insert(rel.to_string());
         Ok(())
@@ -265,14 +295,20 @@ impl DeployDir {
         removed: &mut Vec<String>,
     ) -> Result<()> {
         let shown = |p: &str| self.shown.join(p).display().to_string();
-        let cannot = |p: &str, e: std::io::Error| Failure::Fatal(format!("cannot carry over {}: {e}", shown(p)));
+        let cannot = |p: &str, e: std::io::Error| {
+            Failure::Fatal(format!("cannot carry over {}: {e}", shown(p)))
+        };
         let entries = old.entries(rel).map_err(|e| cannot(rel, e))?;
         if entries.is_empty() && !rel.is_empty() {
             // A directory someone made and left empty stays.
             return new.create_dirs(rel).map_err(|e| cannot(rel, e));
         }
         for (name, kind) in entries {
-            let path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+            let path = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
             if path == MARKER {
                 continue;
             }

@@ -51,7 +51,11 @@ mod tests {
         let ok = root.join("project/deploy");
         assert_eq!(refusal(&ok, &ok, &protected), None);
         for bad in [charts.join("web"), charts.clone(), root.join("project")] {
-            assert!(refusal(&bad, &bad, &protected).is_some(), "{}", bad.display());
+            assert!(
+                refusal(&bad, &bad, &protected).is_some(),
+                "{}",
+                bad.display()
+            );
         }
         let linked = refusal(&ok, &charts, &protected).unwrap();
         assert!(linked.contains("inside charts/"), "{linked}");

@@ -124,6 +124,9 @@ mod tests {
         assert_eq!(found.stale, ["deploy.kcc-new-2", "deploy.kcc-old-7"]);
         assert_eq!(found.restore, None);
         let found = leftovers(&parent, name, false).unwrap();
-        assert_eq!(found.restore.as_deref(), Some(OsStr::new("deploy.kcc-old-7")));
+        assert_eq!(
+            found.restore.as_deref(),
+            Some(OsStr::new("deploy.kcc-old-7"))
+        );
     }
 }

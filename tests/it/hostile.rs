@@ -495,14 +495,22 @@ fn a_deploy_directory_linked_to_or_inside_the_project_is_refused() {
     std::fs::create_dir(root.join("golden")).unwrap();
     for (dir, what) in [
         (root.join("charts"), "is inside the project's charts/"),
-        (root.join("charts/web/templates"), "is inside the project's charts/"),
+        (
+            root.join("charts/web/templates"),
+            "is inside the project's charts/",
+        ),
         (root.join("golden/alpha"), "is inside the project's golden/"),
         (root.join("values/alpha"), "is inside the project's values/"),
         (root.to_path_buf(), "holds the project's charts/"),
     ] {
         let out = render_out(root, &dir);
         assert_exit(&out, 2);
-        assert!(stderr(&out).contains(what), "{}: {}", dir.display(), stderr(&out));
+        assert!(
+            stderr(&out).contains(what),
+            "{}: {}",
+            dir.display(),
+            stderr(&out)
+        );
     }
     assert_eq!(snapshot(&root.join("charts")), charts);
     assert!(!root.join("golden/alpha").exists());
@@ -511,7 +519,11 @@ fn a_deploy_directory_linked_to_or_inside_the_project_is_refused() {
     std::os::unix::fs::symlink(real.path(), root.join("elsewhere")).unwrap();
     let out = render_out(root, &root.join("elsewhere"));
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("is a symbolic link"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is a symbolic link"),
+        "{}",
+        stderr(&out)
+    );
     assert!(snapshot(real.path()).is_empty());
 }
 
@@ -723,7 +735,10 @@ fn what_a_killed_render_left_beside_the_directory_is_cleaned() {
     std::fs::rename(&deploy, place.path().join("deploy.kcc-old-4242")).unwrap();
     assert_exit(&render_out(project.path(), &deploy), 0);
     assert!(beside(&deploy).is_empty(), "{:?}", beside(&deploy));
-    assert_eq!(std::fs::read_to_string(deploy.join("mine.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(deploy.join("mine.txt")).unwrap(),
+        "mine"
+    );
 }
 
 // ---- validate on odd files ---------------------------------------------------------------
@@ -749,7 +764,10 @@ fn validate_bounded(dir: &std::path::Path, args: &[&std::path::Path]) -> (Option
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), format!("{}{}", stdout(&out), stderr(&out)))
+    (
+        out.status.code(),
+        format!("{}{}", stdout(&out), stderr(&out)),
+    )
 }
 
 fn mkfifo(path: &std::path::Path) {
@@ -762,7 +780,10 @@ fn mkfifo(path: &std::path::Path) {
 fn validate_refuses_fifos_sockets_and_devices_by_type_without_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(&d.join("ok/good.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    write(
+        &d.join("ok/good.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    );
     std::fs::create_dir(d.join("fifo-dir")).unwrap();
     mkfifo(&d.join("fifo-dir/pipe.yaml"));
     mkfifo(&d.join("pipe.yaml"));
@@ -770,11 +791,23 @@ fn validate_refuses_fifos_sockets_and_devices_by_type_without_blocking() {
     std::fs::create_dir(d.join("dev-dir")).unwrap();
     std::os::unix::fs::symlink("/dev/zero", d.join("dev-dir/zero.yaml")).unwrap();
     let cases: Vec<(std::path::PathBuf, &str)> = vec![
-        (d.join("fifo-dir"), "pipe.yaml is a FIFO (named pipe), not a file"),
-        (d.join("pipe.yaml"), "pipe.yaml is a FIFO (named pipe), not a file"),
+        (
+            d.join("fifo-dir"),
+            "pipe.yaml is a FIFO (named pipe), not a file",
+        ),
+        (
+            d.join("pipe.yaml"),
+            "pipe.yaml is a FIFO (named pipe), not a file",
+        ),
         (d.join("sock.yaml"), "sock.yaml is a socket, not a file"),
-        ("/dev/zero".into(), "/dev/zero is a character device, not a file"),
-        (d.join("dev-dir"), "zero.yaml is a character device, not a file"),
+        (
+            "/dev/zero".into(),
+            "/dev/zero is a character device, not a file",
+        ),
+        (
+            d.join("dev-dir"),
+            "zero.yaml is a character device, not a file",
+        ),
     ];
     for (path, want) in &cases {
         let (code, out) = validate_bounded(d, &[path]);
@@ -784,7 +817,10 @@ fn validate_refuses_fifos_sockets_and_devices_by_type_without_blocking() {
     if std::path::Path::new("/dev/loop0").exists() {
         let (code, out) = validate_bounded(d, &[std::path::Path::new("/dev/loop0")]);
         assert_eq!(code, Some(2), "{out}");
-        assert!(out.contains("/dev/loop0 is a block device, not a file"), "{out}");
+        assert!(
+            out.contains("/dev/loop0 is a block device, not a file"),
+            "{out}"
+        );
     }
     // A FIFO that is not a manifest (no .yaml) in a directory is never opened.
     mkfifo(&d.join("ok/pipe.txt"));
@@ -804,10 +840,16 @@ fn validate_calls_a_link_loop_a_loop() {
     assert!(out.contains("a.yaml is a symbolic link loop"), "{out}");
     let (code, out) = validate_bounded(d, &[&d.join("dangling.yaml")]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains("dangling.yaml is a symbolic link to nothing"), "{out}");
+    assert!(
+        out.contains("dangling.yaml is a symbolic link to nothing"),
+        "{out}"
+    );
     // A directory linking back to itself is walked once.
     let tree = d.join("walk/tree");
-    write(&tree.join("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
+    write(
+        &tree.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+    );
     std::os::unix::fs::symlink("..", tree.join("up")).unwrap();
     std::os::unix::fs::symlink(".", tree.join("self")).unwrap();
     let (code, out) = validate_bounded(d, &[&tree]);
@@ -836,7 +878,9 @@ fn validate_names_a_nested_list() {
     let (code, out) = validate_bounded(dir.path(), &[&path]);
     assert_eq!(code, Some(1), "{out}");
     assert!(
-        out.contains("item 2 of this `kind: List` is itself a `kind: List`: nested Lists are not expanded"),
+        out.contains(
+            "item 2 of this `kind: List` is itself a `kind: List`: nested Lists are not expanded"
+        ),
         "{out}"
     );
     assert!(out.contains("list.yaml:7:"), "{out}");
