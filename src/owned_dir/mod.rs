@@ -172,20 +172,33 @@ impl DeployDir {
         if entries.is_empty() {
             return Ok(Some((dir, BTreeSet::new())));
         }
-        match dir.kind(MARKER).map_err(cannot)? {
-            Some(Kind::File) => {}
-            _ => {
+        let marked =
+            |rel: &str| -> Result<bool> { Ok(dir.kind(rel).map_err(cannot)? == Some(Kind::File)) };
+        let listed = |rel: &str, prefix: &str| -> Result<Vec<String>> {
+            let text = dir.read_file(rel).map_err(cannot)?;
+            Ok(String::from_utf8_lossy(&text)
+                .lines()
+                .filter(|l| !l.starts_with('#') && is_plain_relative(l))
+                .map(|l| format!("{prefix}{l}"))
+                .collect())
+        };
+        if marked(MARKER)? {
+            let before = listed(MARKER, "")?.into_iter().collect();
+            return Ok(Some((dir, before)));
+        }
+        // Before kcc marked DIR itself, a render of several clusters marked each
+        // DIR/<cluster>/: such a directory is kcc's too, markers included.
+        let mut before = BTreeSet::new();
+        for (name, kind) in &entries {
+            let sub = format!("{name}/{MARKER}");
+            if *kind != Kind::Dir || !marked(&sub)? {
                 return Err(fatal(format!(
                     "--out {shown} holds files and no {MARKER}: kcc writes only into a directory it wrote, or an empty or new one (nothing was written)"
                 )));
             }
+            before.extend(listed(&sub, &format!("{name}/"))?);
+            before.insert(sub);
         }
-        let text = dir.read_file(MARKER).map_err(cannot)?;
-        let before = String::from_utf8_lossy(&text)
-            .lines()
-            .filter(|l| !l.starts_with('#') && is_plain_relative(l))
-            .map(str::to_string)
-            .collect();
         Ok(Some((dir, before)))
     }
 
@@ -319,6 +332,8 @@ impl DeployDir {
                 ))
             };
             match kind {
+                // A marker of the older layout: kcc's own, gone without a word.
+                Kind::File if path.ends_with(&format!("/{MARKER}")) && before.contains(&path) => {}
                 Kind::Symlink => return Err(refuse("a symbolic link")),
                 Kind::Other(what) => return Err(refuse(what)),
                 Kind::Dir => self.carry_over(old, before, new, &path, removed)?,

@@ -589,6 +589,50 @@ fn files_kcc_did_not_write_stay_and_an_uninstalled_release_goes() {
 }
 
 #[test]
+fn a_directory_of_per_cluster_markers_written_by_an_older_kcc_is_taken_over() {
+    let project = copy_project(&fixture("demo"));
+    let deploy = project.path().join("deploy");
+    write(
+        &deploy.join("alpha/.kcc-render"),
+        "# old\nweb.yaml\ngone.yaml\n",
+    );
+    write(&deploy.join("alpha/web.yaml"), "old");
+    write(&deploy.join("alpha/gone.yaml"), "old");
+    write(&deploy.join("beta/.kcc-render"), "# old\n");
+    write(&deploy.join("beta/mine.txt"), "mine");
+    let out = kcc(
+        project.path(),
+        &[
+            "render",
+            "--fixture-secrets",
+            "--out",
+            deploy.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let files = snapshot(&deploy);
+    assert!(files.contains_key(".kcc-render") && files.contains_key("beta/mine.txt"));
+    for gone in ["alpha/.kcc-render", "beta/.kcc-render", "alpha/gone.yaml"] {
+        assert!(!files.contains_key(gone), "{gone}");
+    }
+    assert_ne!(files["alpha/web.yaml"], b"old");
+    // Not every entry marked: not kcc's.
+    let other = project.path().join("other");
+    write(&other.join("alpha/.kcc-render"), "# old\n");
+    write(&other.join("loose.txt"), "mine");
+    let out = kcc(
+        project.path(),
+        &[
+            "render",
+            "--fixture-secrets",
+            "--out",
+            other.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+}
+
+#[test]
 fn a_second_render_into_the_same_directory_waits_for_none_and_fails_cleanly() {
     let project = copy_project(&fixture("demo"));
     let deploy = project.path().join("deploy");
