@@ -215,7 +215,13 @@ impl DeployDir {
                 &self.staging_name,
                 rustix::fs::Mode::from(0o777),
             )
-            .map_err(|e| cannot(e.into()))?;
+            .map_err(|e| match e {
+                rustix::io::Errno::EXIST => Failure::Fatal(format!(
+                    "cannot write {}: it exists and is not kcc's (no {MARKER}); remove it",
+                    path.display()
+                )),
+                e => cannot(e.into()),
+            })?;
             held.add_file(&path);
         }
         let staging =
@@ -238,6 +244,9 @@ impl DeployDir {
     /// Writes the file `rel` (relative to DIR) of the new tree.
     pub fn write(&mut self, rel: &str, contents: &[u8]) -> Result<()> {
         let staging = self.staging.as_ref().expect("staging until commit");
+        // Under a hold: a signal removing the staging tree waits for this file, and no file
+        // is created after it (one created while it removes would leave a tree behind).
+        let _held = interrupt::hold();
         staging.create_file(rel, contents).map_err(|e| {
             Failure::Fatal(format!(
                 "cannot write {}: {e}",
@@ -265,9 +274,11 @@ impl DeployDir {
         let cannot = |what: &Path, e: std::io::Error| {
             Failure::Fatal(format!("cannot write {}: {e}", what.display()))
         };
+        let held = interrupt::hold();
         staging
             .rewrite_file(MARKER, marker.as_bytes())
             .map_err(|e| cannot(staging.path(), e))?;
+        drop(held);
         // Every new file reaches the disk before the tree is switched in.
         rustix::fs::syncfs(staging.fd()).map_err(|e| cannot(staging.path(), e.into()))?;
         let staging_path = staging.path().to_path_buf();
@@ -314,6 +325,7 @@ impl DeployDir {
         let entries = old.entries(rel).map_err(|e| cannot(rel, e))?;
         if entries.is_empty() && !rel.is_empty() {
             // A directory someone made and left empty stays.
+            let _held = interrupt::hold();
             return new.create_dirs(rel).map_err(|e| cannot(rel, e));
         }
         for (name, kind) in entries {
@@ -343,6 +355,7 @@ impl DeployDir {
                     if new.kind(&path).map_err(|e| cannot(&path, e))?.is_some() {
                         return Err(refuse("in the way of a directory kcc writes"));
                     }
+                    let _held = interrupt::hold();
                     new.take_file(old, &path).map_err(|e| cannot(&path, e))?;
                 }
             }
