@@ -514,6 +514,28 @@ fn a_deploy_directory_linked_to_or_inside_the_project_is_refused() {
     }
     assert_eq!(snapshot(&root.join("charts")), charts);
     assert!(!root.join("golden/alpha").exists());
+    // Nor into the private overlay it reads the real secrets from.
+    let private = root.join("private");
+    std::fs::create_dir(&private).unwrap();
+    let out = kcc(
+        root,
+        &[
+            "render",
+            "-c",
+            "alpha",
+            "--private",
+            private.to_str().unwrap(),
+            "--out",
+            private.join("deploy").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("is inside --private"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!private.join("deploy").exists());
     // A link to a directory of one's own is refused too: kcc would replace the link.
     let real = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(real.path(), root.join("elsewhere")).unwrap();
