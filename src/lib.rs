@@ -15,6 +15,7 @@ pub mod git;
 pub mod golden;
 pub mod helmfile;
 pub mod interrupt;
+pub mod lock;
 pub mod manifest;
 pub mod memory;
 pub mod network;

@@ -189,7 +189,18 @@ fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Dia
                 )
                 .at(items.unwrap_or(&doc).origin.as_ref()));
             };
-            for item in seq {
+            for (i, item) in seq.iter().enumerate() {
+                if item.get("kind").and_then(Node::as_str) == Some("List") {
+                    return Err(Diagnostic::error(
+                        "manifest/not-an-object",
+                        format!(
+                            "item {} of this `kind: List` is itself a `kind: List`: nested Lists are not expanded (kubectl does not either)",
+                            i + 1
+                        ),
+                    )
+                    .at(item.origin.as_ref())
+                    .note("put the inner List's items in the outer List's `items`"));
+                }
                 objects.push(object_of(item.clone(), &rendered.source)?);
             }
             continue;
