@@ -173,8 +173,9 @@ pub struct ClusterFacts {
     pub asns: Vec<(u64, Option<Origin>)>,
     /// (chart, version) of each installed release.
     pub charts: Vec<(String, String)>,
-    /// What the installed releases read, by values file (for `values/unused`).
-    pub value_reads: rules::unused::FileReads,
+    /// What the installed releases left unread, by values file (for `values/unused`);
+    /// None when the cluster was not rendered.
+    pub value_reads: Option<rules::unused::FileReads>,
     /// Every release of the cluster rendered.
     pub complete: bool,
 }
@@ -187,7 +188,7 @@ impl ClusterFacts {
             network: crate::network::Network::default(),
             asns: Vec::new(),
             charts: Vec::new(),
-            value_reads: Default::default(),
+            value_reads: None,
             complete: false,
         }
     }

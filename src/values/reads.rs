@@ -15,19 +15,6 @@ pub struct ReadTree {
 }
 
 impl ReadTree {
-    /// Adds what `other` read.
-    pub fn merge(&mut self, other: &ReadTree) {
-        self.whole |= other.whole;
-        for r in &other.readers {
-            if !self.readers.contains(r) {
-                self.readers.push(*r);
-            }
-        }
-        for (key, sub) in &other.children {
-            self.children.entry(key.clone()).or_default().merge(sub);
-        }
-    }
-
     /// Marks `path` (a `*` part stands for every key) as read whole by `reader`.
     pub fn read_whole(&mut self, path: &[&str], reader: u16, values: &Node) {
         let Some((first, rest)) = path.split_first() else {
@@ -173,9 +160,8 @@ mod tests {
     }
 
     #[test]
-    fn merge_and_find() {
-        let mut a = read(&["x.y"], &[]);
-        a.merge(&read(&[], &["z"]));
+    fn find_and_read_whole() {
+        let a = read(&["x.y"], &["z"]);
         assert!(a.find(&["z", "deep", "er"]).is_some_and(|t| t.whole));
         assert!(a.find(&["x", "y"]).is_some());
         assert!(a.find(&["x", "q"]).is_none());

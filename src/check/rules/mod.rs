@@ -94,13 +94,14 @@ pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {
         cluster: view.cluster.name.clone(),
         network,
         asns: bgp::cluster_asns(fleet, view),
-        value_reads: view
-            .releases
-            .iter()
-            .fold(Default::default(), |mut reads, r| {
-                unused::add(&mut reads, r);
-                reads
-            }),
+        value_reads: Some(
+            view.releases
+                .iter()
+                .fold(unused::FileReads::new(), |mut reads, r| {
+                    unused::add(&mut reads, r);
+                    reads
+                }),
+        ),
         charts: view
             .releases
             .iter()

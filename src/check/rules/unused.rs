@@ -5,58 +5,114 @@
 //! (see `chart::tracked`); values other tools read are declared in kcc.yaml
 //! `externalValues`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::check::ClusterFacts;
 use crate::diagnostic::Diagnostic;
 use crate::render::{Fleet, ReleaseRender};
-use crate::values::{Layer, ReadTree, unread};
+use crate::values::{Layer, unread};
 
-/// What the installed releases of one cluster read, by the values file that fed them.
-pub type FileReads = BTreeMap<String, (Arc<Layer>, ReadTree, Vec<String>)>;
+/// What nothing has read so far of one values file, over the renders it fed.
+pub struct FileUnread {
+    layer: Arc<Layer>,
+    /// The highest unread keys (as paths), each with the keys read beside it.
+    unread: BTreeMap<Vec<String>, BTreeSet<String>>,
+    releases: BTreeSet<String>,
+}
 
-/// Adds what `render` read to each of its values files' reads.
+/// By values file (as messages name it).
+pub type FileReads = BTreeMap<String, FileUnread>;
+
+/// Takes in what `render` read: a key stays unread only if no render read it.
 pub fn add(reads: &mut FileReads, render: &ReleaseRender) {
     if !render.installed.yes {
         return;
     }
     for layer in &render.layers {
-        let entry = reads
-            .entry(layer.file.path.clone())
-            .or_insert_with(|| (Arc::clone(layer), ReadTree::default(), Vec::new()));
-        entry.1.merge(&render.reads);
-        if !entry.2.contains(&render.release) {
-            entry.2.push(render.release.clone());
+        let found = FileUnread {
+            layer: Arc::clone(layer),
+            unread: unread(&layer.root, &render.reads)
+                .into_iter()
+                .map(|u| {
+                    let path = u.path.iter().map(|s| s.to_string()).collect();
+                    (path, u.read_beside.iter().map(|s| s.to_string()).collect())
+                })
+                .collect(),
+            releases: BTreeSet::from([render.release.clone()]),
+        };
+        merge(reads, &layer.file.path, found);
+    }
+}
+
+fn merge(reads: &mut FileReads, file: &str, found: FileUnread) {
+    let Some(known) = reads.get_mut(file) else {
+        reads.insert(file.to_string(), found);
+        return;
+    };
+    known.unread = intersect(&known.unread, &found.unread);
+    known.releases.extend(found.releases);
+}
+
+/// The keys unread in both: a key unread in one, under a key (or itself) unread in the
+/// other. Each side holds only the highest unread keys, so neither result nests.
+fn intersect(
+    a: &BTreeMap<Vec<String>, BTreeSet<String>>,
+    b: &BTreeMap<Vec<String>, BTreeSet<String>>,
+) -> BTreeMap<Vec<String>, BTreeSet<String>> {
+    let mut out: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for (this, other) in [(a, b), (b, a)] {
+        for (path, beside) in this {
+            if let Some(other_beside) = covering(other, path) {
+                let entry = out.entry(path.clone()).or_default();
+                entry.extend(beside.iter().cloned());
+                if other.contains_key(path) {
+                    entry.extend(other_beside.iter().cloned());
+                }
+            }
         }
     }
+    out
+}
+
+/// The entry of `set` at `path` or at a key above it.
+fn covering<'a>(
+    set: &'a BTreeMap<Vec<String>, BTreeSet<String>>,
+    path: &[String],
+) -> Option<&'a BTreeSet<String>> {
+    (1..=path.len()).find_map(|n| set.get(&path[..n]))
 }
 
 pub fn check(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
     // Only a check of every cluster, each rendered whole, knows what nothing reads.
     let whole = facts.len() == fleet.project.clusters.len() && facts.iter().all(|f| f.complete);
-    if !whole {
+    let Some(per_cluster) = facts
+        .iter()
+        .map(|f| f.value_reads.as_ref())
+        .collect::<Option<Vec<_>>>()
+        .filter(|_| whole)
+    else {
         return Vec::new();
-    }
+    };
     let mut files = FileReads::new();
-    for f in facts {
-        for (path, (layer, reads, releases)) in &f.value_reads {
-            let entry = files
-                .entry(path.clone())
-                .or_insert_with(|| (Arc::clone(layer), ReadTree::default(), Vec::new()));
-            entry.1.merge(reads);
-            for r in releases {
-                if !entry.2.contains(r) {
-                    entry.2.push(r.clone());
-                }
-            }
+    for reads in per_cluster {
+        for (file, found) in reads {
+            let copy = FileUnread {
+                layer: Arc::clone(&found.layer),
+                unread: found.unread.clone(),
+                releases: found.releases.clone(),
+            };
+            merge(&mut files, file, copy);
         }
     }
     let mut out = Vec::new();
-    for (path, (layer, reads, mut releases)) in files {
-        releases.sort();
-        for found in unread(&layer.root, &reads) {
-            let key = found.path.last().copied().unwrap_or_default();
+    for (path, file) in files {
+        let releases: Vec<&str> = file.releases.iter().map(String::as_str).collect();
+        for (keys, beside) in &file.unread {
+            let Some(node) = file.layer.root.lookup(keys.iter().map(String::as_str)) else {
+                continue;
+            };
+            let key = keys.last().map(String::as_str).unwrap_or_default();
             let readers = match releases.as_slice() {
                 [one] => format!("release `{one}`"),
                 few if few.len() <= 3 => format!("releases `{}`", few.join("`, `")),
@@ -66,11 +122,11 @@ pub fn check(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
                 "values/unused",
                 format!(
                     "`{}` is read by nothing: no template of {readers} reads it, nor does kcc",
-                    found.path.join("."),
+                    keys.join("."),
                 ),
             )
-            .at(found.node.origin.as_ref());
-            if let Some(near) = crate::suggest::similar_key(key, found.read_beside.iter().copied())
+            .at(node.origin.as_ref());
+            if let Some(near) = crate::suggest::similar_key(key, beside.iter().map(String::as_str))
             {
                 d = d.note(format!("did you mean `{near}`?"));
             }
@@ -82,4 +138,30 @@ pub fn check(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(paths: &[&str]) -> BTreeMap<Vec<String>, BTreeSet<String>> {
+        paths
+            .iter()
+            .map(|p| (p.split('.').map(str::to_string).collect(), BTreeSet::new()))
+            .collect()
+    }
+
+    fn joined(set: &BTreeMap<Vec<String>, BTreeSet<String>>) -> Vec<String> {
+        set.keys().map(|k| k.join(".")).collect()
+    }
+
+    #[test]
+    fn a_key_is_unread_only_where_every_render_left_it_unread() {
+        // One render read nothing of `settings`, the other all but the typo.
+        let both = intersect(&set(&["settings", "x"]), &set(&["settings.limits.memroy"]));
+        assert_eq!(joined(&both), ["settings.limits.memroy"]);
+        assert_eq!(joined(&intersect(&set(&["a.b"]), &set(&["a"]))), ["a.b"]);
+        assert_eq!(joined(&intersect(&set(&["a"]), &set(&["a"]))), ["a"]);
+        assert!(intersect(&set(&["a"]), &set(&["b"])).is_empty());
+    }
 }
