@@ -85,8 +85,10 @@ enum Entries {
     Seq(Vec<Node>),
     Map {
         map: BTreeMap<String, Node>,
-        /// Keys written explicitly, where (merged keys are not in here).
-        written: HashMap<String, Span>,
+        /// Keys whose value a merge key (`<<`) brought in, each with where it had been
+        /// written explicitly before, if it had. Every other key of `map` was written
+        /// explicitly (at its value's origin): nothing to keep for those, the usual case.
+        merged: HashMap<String, Option<Origin>>,
         /// A key read, waiting for its value: its text, where, and whether it is `<<`.
         key: Option<(String, Span, bool)>,
     },
@@ -207,7 +209,7 @@ impl<'a> Loader<'a> {
                             } else {
                                 Entries::Map {
                                     map: BTreeMap::new(),
-                                    written: HashMap::new(),
+                                    merged: HashMap::new(),
                                     key: None,
                                 }
                             };
@@ -244,10 +246,10 @@ impl<'a> Loader<'a> {
             };
             match &mut parent.entries {
                 Entries::Seq(items) => items.push(node),
-                Entries::Map { map, written, key } => {
+                Entries::Map { map, merged, key } => {
                     let (key, key_span, is_merge) =
                         key.take().expect("a map value follows its key");
-                    self.add_entry(map, written, key, key_span, is_merge, node, span)?;
+                    self.add_entry(map, merged, key, key_span, is_merge, node, span)?;
                 }
             }
         }
@@ -258,7 +260,7 @@ impl<'a> Loader<'a> {
     fn add_entry(
         &self,
         map: &mut BTreeMap<String, Node>,
-        written: &mut HashMap<String, Span>,
+        merged: &mut HashMap<String, Option<Origin>>,
         key: String,
         key_span: Span,
         is_merge: bool,
@@ -266,19 +268,21 @@ impl<'a> Loader<'a> {
         value_span: Span,
     ) -> Result<(), Diagnostic> {
         if is_merge {
-            return self.merge_into(map, value, value_span);
+            return self.merge_into(map, merged, value, value_span);
         }
         let key_origin = self.origin(key_span);
-        // Keys written explicitly, for duplicate detection: a key a merge key brought in
-        // may be overridden, one written twice may not.
-        if let Some(first) = written.get(&key) {
+        // A key a merge key brought in may be overridden, one written twice may not.
+        let first = match merged.remove(&key) {
+            Some(written) => written,
+            None => map.get(&key).and_then(|n| n.origin.clone()),
+        };
+        if let Some(first) = first {
             return Err(
                 Diagnostic::error("yaml/duplicate-key", format!("duplicate key `{key}`"))
                     .at(Some(&key_origin))
-                    .note(format!("first set at {}", self.origin(*first))),
+                    .note(format!("first set at {first}")),
             );
         }
-        written.insert(key.clone(), key_span);
         value.origin = Some(key_origin);
         map.insert(key, value);
         Ok(())
@@ -340,6 +344,7 @@ impl<'a> Loader<'a> {
     fn merge_into(
         &self,
         map: &mut BTreeMap<String, Node>,
+        merged_keys: &mut HashMap<String, Option<Origin>>,
         merged: Node,
         span: Span,
     ) -> Result<(), Diagnostic> {
@@ -352,7 +357,13 @@ impl<'a> Loader<'a> {
             let Value::Map(entries) = source.value else {
                 return Err(self.error(span, "`<<` merges a map or a list of maps".into()));
             };
-            map.extend(entries);
+            for (key, value) in entries {
+                if !merged_keys.contains_key(&key) {
+                    let written = map.get(&key).and_then(|n| n.origin.clone());
+                    merged_keys.insert(key.clone(), written);
+                }
+                map.insert(key, value);
+            }
         }
         Ok(())
     }
