@@ -20,18 +20,31 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Every document of a file; a file with no documents gives an empty list.
 pub fn load_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    load_documents_in(file, 0..file.text.len(), 1).map(|(docs, _)| docs)
+}
+
+/// The documents of the part `range` of a file, which starts at the beginning of its line
+/// `first_line` (1-based): positions are the file's. With the nodes they count (aliases at
+/// their full size), which [`MAX_NODES`] bounds per file, not per part. Errors are the
+/// part's alone: a caller that reads a file in parts reads it whole to report one.
+pub fn load_documents_in(
+    file: &Arc<SourceFile>,
+    range: std::ops::Range<usize>,
+    first_line: usize,
+) -> Result<(Vec<Node>, usize), Diagnostic> {
     let mut loader = Loader {
         file,
-        parser: Parser::new_from_str(&file.text),
+        parser: Parser::new_from_str(&file.text[range]),
         anchors: HashMap::new(),
         nodes: 0,
+        lines_before: first_line - 1,
     };
     let mut docs = Vec::new();
     loop {
         let (event, span) = loader.next()?;
         match event {
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-            Event::StreamEnd => return Ok(docs),
+            Event::StreamEnd => return Ok((docs, loader.nodes)),
             Event::DocumentStart(_) => {
                 let (event, span) = loader.next()?;
                 docs.push(loader.node(event, span)?);
@@ -101,6 +114,8 @@ struct Loader<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     /// Nodes built so far, aliases at their full size.
     nodes: usize,
+    /// Lines of the file before the part being read.
+    lines_before: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -109,7 +124,7 @@ impl<'a> Loader<'a> {
             Some(Ok(pair)) => Ok(pair),
             Some(Err(e)) => {
                 let m = e.marker();
-                let (mut line, mut col) = (m.line(), m.col() + 1);
+                let (mut line, mut col) = (m.line() + self.lines_before, m.col() + 1);
                 // The parser reports a tab that breaks a plain scalar at the scalar's
                 // start; the line to fix is the one the tab indents.
                 if e.info().ends_with("found a tab")
@@ -125,7 +140,11 @@ impl<'a> Loader<'a> {
     }
 
     fn origin(&self, span: Span) -> Origin {
-        Origin::new(self.file, span.start.line(), span.start.col() + 1)
+        Origin::new(
+            self.file,
+            span.start.line() + self.lines_before,
+            span.start.col() + 1,
+        )
     }
 
     fn error(&self, span: Span, message: String) -> Diagnostic {
