@@ -30,30 +30,6 @@ pub fn outside(path: &Path, root: &Path) -> Option<PathBuf> {
 
 /// Like [`read_inside`], but None when nothing is at `path`.
 pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> {
-    match resolve_inside(path, root)? {
-        Some(real) => read_file(&real).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// Whether the file at `path`, which must resolve to a file under `root`, holds exactly
-/// `expected` (None when nothing is at `path`), without reading it into memory. A file
-/// too large to read is never said to hold it: reading it reports why.
-pub fn holds_inside(path: &Path, root: &Path, expected: &str) -> Result<Option<bool>> {
-    let Some(real) = resolve_inside(path, root)? else {
-        return Ok(None);
-    };
-    if expected.len() as u64 > crate::diagnostic::MAX_FILE_BYTES {
-        return Ok(Some(false));
-    }
-    tree::holds(&real, expected.as_bytes())
-        .map(Some)
-        .map_err(|e| Failure::Fatal(format!("cannot read {}: {e}", real.display())))
-}
-
-/// The real path of the file at `path` when it lies under `root`; None when nothing is
-/// there; an error for a link out of `root`, a dangling link or what is not a file.
-fn resolve_inside(path: &Path, root: &Path) -> Result<Option<PathBuf>> {
     let Some(kind) = tree::kind_no_follow(path) else {
         return Ok(None);
     };
@@ -96,7 +72,7 @@ fn resolve_inside(path: &Path, root: &Path) -> Result<Option<PathBuf>> {
             }
         ));
     }
-    Ok(Some(real))
+    read_file(&real).map(Some)
 }
 
 #[cfg(test)]

@@ -344,31 +344,6 @@ pub fn len(path: &Path) -> io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// Whether the file at `path` (links followed) holds exactly `expected`: compared as it is
-/// read, in pieces, so that a file that is what kcc expects costs no copy of it.
-pub fn holds(path: &Path, expected: &[u8]) -> io::Result<bool> {
-    use std::io::Read;
-    if mounted(path).is_some() {
-        return Ok(read(path)? == expected);
-    }
-    let mut file = std::fs::File::open(path)?;
-    if file.metadata()?.len() != expected.len() as u64 {
-        return Ok(false);
-    }
-    let mut buf = [0u8; 16 << 10];
-    let mut rest = expected;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(rest.is_empty());
-        }
-        if n > rest.len() || buf[..n] != rest[..n] {
-            return Ok(false);
-        }
-        rest = &rest[n..];
-    }
-}
-
 /// The bytes of the file at `path` (links followed).
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     if let Some((tree, root, rel)) = mounted(path) {

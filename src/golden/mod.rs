@@ -50,24 +50,17 @@ pub fn expected(fleet: &Fleet, renders: &[ReleaseRender]) -> Files {
 
 /// What golden/ holds now (every .yaml file under it).
 pub fn current(root: &Path) -> Result<Files> {
-    read_golden(root, "", &|_| false, None)
+    read_golden(root, "", &|_| false)
 }
 
 /// What one cluster's directory of golden/ holds now.
 pub fn current_of_cluster(root: &Path, cluster: &str) -> Result<Files> {
-    read_golden(root, cluster, &|_| false, None)
+    read_golden(root, cluster, &|_| false)
 }
 
 /// Every .yaml file under `golden/<sub>` (all of golden/ when `sub` is empty), except in
-/// the directories directly under it that `skip` names: those are not even read. A file
-/// that holds what `expected` has for it is compared as it is read, not kept: it is
-/// removed from `expected` instead (most files of a check are current).
-fn read_golden(
-    root: &Path,
-    sub: &str,
-    skip: &dyn Fn(&str) -> bool,
-    mut expected: Option<&mut Files>,
-) -> Result<Files> {
+/// the directories directly under it that `skip` names: those are not even read.
+fn read_golden(root: &Path, sub: &str, skip: &dyn Fn(&str) -> bool) -> Result<Files> {
     let mut files = Files::new();
     let top = root.join(GOLDEN_DIR).join(sub);
     if !top.is_dir() {
@@ -103,13 +96,6 @@ fn read_golden(
                     .expect("under root")
                     .to_string_lossy()
                     .replace('\\', "/");
-                if let Some(expected) = expected.as_deref_mut()
-                    && let Some(text) = expected.get(&rel)
-                    && crate::confine::holds_inside(&path, root, text)? == Some(true)
-                {
-                    expected.remove(&rel);
-                    continue;
-                }
                 files.insert(rel, crate::confine::read_inside(&path, root)?);
             }
         }
@@ -211,7 +197,7 @@ pub fn drift_of_cluster(
     let skipped = not_compared(failed);
     let mut expected = expected(fleet, renders);
     expected.retain(|path, _| !skipped.contains(path));
-    let mut current = read_golden(fleet.root(), cluster, &|_| false, Some(&mut expected))?;
+    let mut current = current_of_cluster(fleet.root(), cluster)?;
     current.retain(|path, _| !skipped.contains(path));
     Ok(compare(&current, &expected))
 }
@@ -226,7 +212,7 @@ pub fn drift_outside_clusters(fleet: &Fleet) -> Result<Vec<Diagnostic>> {
 /// are not read).
 pub fn outside_clusters(fleet: &Fleet) -> Result<Files> {
     let is_cluster = |dir: &str| fleet.project.cluster(dir).is_some();
-    read_golden(fleet.root(), "", &is_cluster, None)
+    read_golden(fleet.root(), "", &is_cluster)
 }
 
 /// One `golden/drift` error per file that differs.
