@@ -167,7 +167,11 @@ pub fn parse_manifests(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnosti
 }
 
 fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Diagnostic> {
-    objects_of_documents(load_documents(&rendered.file)?, &rendered.source, expand_lists)
+    objects_of_documents(
+        load_documents(&rendered.file)?,
+        &rendered.source,
+        expand_lists,
+    )
 }
 
 /// The objects of documents loaded from a rendered file (`source`: its `# Source:` name),

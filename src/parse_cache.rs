@@ -209,7 +209,10 @@ fn moved_node(node: &Node, file: &Arc<SourceFile>, delta: isize) -> Node {
         ),
         scalar => scalar.clone(),
     };
-    Node::new(value, node.origin.as_ref().map(|o| moved_origin(o, file, delta)))
+    Node::new(
+        value,
+        node.origin.as_ref().map(|o| moved_origin(o, file, delta)),
+    )
 }
 
 #[cfg(test)]
@@ -253,7 +256,9 @@ mod tests {
         let shared = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n";
         let file = |before: usize| {
             let own: String = (0..before)
-                .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own{i}\n"))
+                .map(|i| {
+                    format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own{i}\n")
+                })
                 .collect();
             rendered(&format!("{own}---\n{shared}"))
         };
@@ -271,24 +276,43 @@ mod tests {
             let origin = o.origin.as_ref().unwrap();
             assert!(Arc::ptr_eq(&origin.file, f));
             assert_eq!((origin.line, origin.col), (start, 1));
-            let name = o.body.lookup(["metadata", "name"]).unwrap().origin.as_ref().unwrap();
+            let name = o
+                .body
+                .lookup(["metadata", "name"])
+                .unwrap()
+                .origin
+                .as_ref()
+                .unwrap();
             assert!(Arc::ptr_eq(&name.file, f));
             assert_eq!((name.line, name.col), (start + 3, 3));
         }
         // Seen once: parsed; twice: parsed and kept; then copied from the kept one.
-        assert!(!Arc::ptr_eq(&objects[0].1.canonical, &objects[1].1.canonical));
-        assert!(Arc::ptr_eq(&objects[1].1.canonical, &objects[2].1.canonical));
+        assert!(!Arc::ptr_eq(
+            &objects[0].1.canonical,
+            &objects[1].1.canonical
+        ));
+        assert!(Arc::ptr_eq(
+            &objects[1].1.canonical,
+            &objects[2].1.canonical
+        ));
         assert!(!Arc::ptr_eq(&objects[1].1.body, &objects[2].1.body));
     }
 
     #[test]
     fn files_that_do_not_split_plainly_are_read_whole() {
         assert!(documents("a: 1\n---\nb: 2\n").is_some());
-        for text in ["--- a\n", "a: 1\n...\n", "%YAML 1.2\n---\na: 1\n", "a: 1\r\n"] {
+        for text in [
+            "--- a\n",
+            "a: 1\n...\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: 1\r\n",
+        ] {
             assert!(documents(text).is_none(), "{text:?}");
         }
         let cache = ParseCache::default();
-        let err = cache.objects(&rendered("---\na: 1\n---\na: [\n")).unwrap_err();
+        let err = cache
+            .objects(&rendered("---\na: 1\n---\na: [\n"))
+            .unwrap_err();
         assert_eq!(err.rule, "yaml/syntax");
     }
 }

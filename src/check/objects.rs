@@ -269,7 +269,10 @@ impl Shared {
     ) -> Vec<Diagnostic> {
         let key = (Arc::as_ptr(&object.canonical) as usize, version);
         let clean = self.clean.lock().expect("poisoned").get(&key).cloned();
-        if clean.and_then(|c| c.upgrade()).is_some_and(|c| Arc::ptr_eq(&c, &object.canonical)) {
+        if clean
+            .and_then(|c| c.upgrade())
+            .is_some_and(|c| Arc::ptr_eq(&c, &object.canonical))
+        {
             return Vec::new();
         }
         let found = validate(object, crds, Some(values), version);
