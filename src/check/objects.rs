@@ -218,8 +218,11 @@ pub struct Shared {
     /// Shared objects of Kubernetes' own kinds found valid for a version: valid in every
     /// cluster on that version (their schema does not depend on the cluster). By canonical
     /// YAML, which objects of the same content share.
-    clean: Mutex<HashMap<(usize, &'static str), Weak<OnceLock<String>>>>,
+    clean: Mutex<HashMap<(usize, &'static str), Canonical>>,
 }
+
+/// A weak reference to an object's canonical YAML, what objects of one content share.
+type Canonical = Weak<OnceLock<String>>;
 
 /// Results by body address, each with a weak reference to its body.
 type Cache<K, V> = Mutex<HashMap<K, (Weak<Node>, V)>>;
