@@ -11,6 +11,9 @@
 #     the other, and `helmfile template --skip-deps` of every cluster's deploy directory
 #     (`kcc render --out`), one after the other (charts that only emit kcc's manifests: a
 #     lower bound of the real loop, which also ran the charts' logic and kubeconform).
+#     The helmfile loop runs interleaved with `kcc check` (kcc, helmfile, kcc, helmfile,
+#     ...: both see the same machine), on this fleet and on the 2024 fixture (kcc run from
+#     inside its directory), and the ratio is of the two medians.
 #     Needs scripts/install-helm-tools.sh; skipped without it.
 # Then, with --scale, a table for synthetic fleets of N eqiad-sized clusters
 # (scripts/synth-fleet N DIR --from eqiad), wall time and peak RSS (/usr/bin/time) of:
@@ -133,19 +136,34 @@ if os.path.exists(helm):
     print(f"helm template x{len(charts)} releases    {h:9.1f} ms   kcc check is {h / check:5.1f}x faster")
 else:
     print("helm template loop: skipped (run scripts/install-helm-tools.sh)")
-if os.path.exists(helmfile) and os.path.exists(helm):
+def interleaved(fleet, deploy, label):
+    """`kcc check` run from inside `fleet` and `helmfile template` of every cluster of its
+    deploy directory `deploy`, alternated run by run: their medians and the ratio of them."""
     hf_tmp = os.path.join(work, "helmfile-tmp")
     os.makedirs(hf_tmp, exist_ok=True)
     env = {**os.environ, "PATH": tools + os.pathsep + os.environ["PATH"], "TMPDIR": hf_tmp}
-    loops = []
-    for _ in range(3):
+    names = sorted(c for c in os.listdir(deploy) if os.path.isdir(os.path.join(deploy, c)))
+    ours, theirs = [], []
+    for _ in range(runs):
         start = time.perf_counter()
-        for c in clusters:
+        subprocess.run([kcc, "check"], check=True, stdout=devnull, cwd=fleet)
+        ours.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        for c in names:
             subprocess.run([helmfile, "template", "--skip-deps"], check=True, stdout=devnull,
                            stderr=devnull, env=env, cwd=os.path.join(deploy, c))
-        loops.append((time.perf_counter() - start) * 1000)
-    hf = statistics.median(loops)
-    print(f"helmfile template x{len(clusters)} clusters {hf:9.1f} ms   kcc check is {hf / check:5.1f}x faster")
+        theirs.append((time.perf_counter() - start) * 1000)
+    k, hf = statistics.median(ours), statistics.median(theirs)
+    print(f"{label:<22} kcc check {k:7.1f} ms   helmfile template x{len(names)} clusters "
+          f"{hf:7.0f} ms   {hf / k:6.1f}x (interleaved, medians of {runs})", flush=True)
+
+if os.path.exists(helmfile) and os.path.exists(helm):
+    interleaved(os.getcwd(), deploy, "this fleet")
+    if os.path.isdir(fixture_2024):
+        deploy_2024 = os.path.join(work, "deploy-2024")
+        subprocess.run([kcc, "--project", fixture_2024, "render", "--fixture-secrets", "--out",
+                        deploy_2024], check=True, stdout=devnull)
+        interleaved(os.path.abspath(fixture_2024), deploy_2024, "2024 fixture")
 else:
     print("helmfile template loop: skipped (run scripts/install-helm-tools.sh)")
 

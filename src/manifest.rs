@@ -167,7 +167,20 @@ pub fn parse_manifests(rendered: &RenderedFile) -> Result<Vec<Object>, Diagnosti
 }
 
 fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Diagnostic> {
-    let docs = load_documents(&rendered.file)?;
+    objects_of_documents(
+        load_documents(&rendered.file)?,
+        &rendered.source,
+        expand_lists,
+    )
+}
+
+/// The objects of documents loaded from a rendered file (`source`: its `# Source:` name),
+/// as [`parse_objects`] (or, with `expand_lists`, [`parse_manifests`]) makes them.
+pub fn objects_of_documents(
+    docs: Vec<Node>,
+    source: &str,
+    expand_lists: bool,
+) -> Result<Vec<Object>, Diagnostic> {
     let mut objects = Vec::new();
     for doc in docs {
         if matches!(doc.value, Value::Null) {
@@ -201,7 +214,7 @@ fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Dia
                     .at(item.origin.as_ref())
                     .note("put the inner List's items in the outer List's `items`"));
                 }
-                objects.push(object_of(item.clone(), &rendered.source)?);
+                objects.push(object_of(item.clone(), source)?);
             }
             continue;
         }
@@ -214,7 +227,7 @@ fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Dia
             .at(doc.origin.as_ref())
             .note("write the items as documents separated by `---`"));
         }
-        objects.push(object_of(doc, &rendered.source)?);
+        objects.push(object_of(doc, source)?);
     }
     Ok(objects)
 }

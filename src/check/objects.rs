@@ -138,9 +138,12 @@ pub fn check(
         .flat_map(|(release, object)| {
             let run = |version: &'static str| {
                 let is_shared = Arc::strong_count(&object.body) > 1;
+                // Copies of a document other files render alike share only their canonical
+                // YAML (see parse_cache): the same content.
+                let same_content = Arc::strong_count(&object.canonical) > 1;
                 if is_shared && object.id.kind == "CustomResourceDefinition" {
                     shared.validate(object, &crds, version)
-                } else if is_shared {
+                } else if is_shared || same_content {
                     shared.validate_shared(object, &crds, &release.values, version)
                 } else {
                     validate(object, &crds, Some(&release.values), version)
@@ -213,9 +216,13 @@ pub struct Shared {
     schemas: Cache<usize, CrdVersions>,
     diagnostics: Cache<(usize, &'static str), Vec<Diagnostic>>,
     /// Shared objects of Kubernetes' own kinds found valid for a version: valid in every
-    /// cluster on that version (their schema does not depend on the cluster).
-    clean: Cache<(usize, &'static str), ()>,
+    /// cluster on that version (their schema does not depend on the cluster). By canonical
+    /// YAML, which objects of the same content share.
+    clean: Mutex<HashMap<(usize, &'static str), Canonical>>,
 }
+
+/// A weak reference to an object's canonical YAML, what objects of one content share.
+type Canonical = Weak<OnceLock<String>>;
 
 /// Results by body address, each with a weak reference to its body.
 type Cache<K, V> = Mutex<HashMap<K, (Weak<Node>, V)>>;
@@ -263,8 +270,12 @@ impl Shared {
         values: &Node,
         version: &'static str,
     ) -> Vec<Diagnostic> {
-        let key = (Self::key(object), version);
-        if Self::hit(&self.clean, &key, object).is_some() {
+        let key = (Arc::as_ptr(&object.canonical) as usize, version);
+        let clean = self.clean.lock().expect("poisoned").get(&key).cloned();
+        if clean
+            .and_then(|c| c.upgrade())
+            .is_some_and(|c| Arc::ptr_eq(&c, &object.canonical))
+        {
             return Vec::new();
         }
         let found = validate(object, crds, Some(values), version);
@@ -273,7 +284,7 @@ impl Shared {
             self.clean
                 .lock()
                 .expect("poisoned")
-                .insert(key, (Arc::downgrade(&object.body), ()));
+                .insert(key, Arc::downgrade(&object.canonical));
         }
         found
     }

@@ -20,18 +20,31 @@ pub const MAX_DEPTH: usize = 256;
 
 /// Every document of a file; a file with no documents gives an empty list.
 pub fn load_documents(file: &Arc<SourceFile>) -> Result<Vec<Node>, Diagnostic> {
+    load_documents_in(file, 0..file.text.len(), 1).map(|(docs, _)| docs)
+}
+
+/// The documents of the part `range` of a file, which starts at the beginning of its line
+/// `first_line` (1-based): positions are the file's. With the nodes they count (aliases at
+/// their full size), which [`MAX_NODES`] bounds per file, not per part. Errors are the
+/// part's alone: a caller that reads a file in parts reads it whole to report one.
+pub fn load_documents_in(
+    file: &Arc<SourceFile>,
+    range: std::ops::Range<usize>,
+    first_line: usize,
+) -> Result<(Vec<Node>, usize), Diagnostic> {
     let mut loader = Loader {
         file,
-        parser: Parser::new_from_str(&file.text),
+        parser: Parser::new_from_str(&file.text[range]),
         anchors: HashMap::new(),
         nodes: 0,
+        lines_before: first_line - 1,
     };
     let mut docs = Vec::new();
     loop {
         let (event, span) = loader.next()?;
         match event {
             Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
-            Event::StreamEnd => return Ok(docs),
+            Event::StreamEnd => return Ok((docs, loader.nodes)),
             Event::DocumentStart(_) => {
                 let (event, span) = loader.next()?;
                 docs.push(loader.node(event, span)?);
@@ -85,8 +98,10 @@ enum Entries {
     Seq(Vec<Node>),
     Map {
         map: BTreeMap<String, Node>,
-        /// Keys written explicitly, where (merged keys are not in here).
-        written: HashMap<String, Span>,
+        /// Keys whose value a merge key (`<<`) brought in, each with where it had been
+        /// written explicitly before, if it had. Every other key of `map` was written
+        /// explicitly (at its value's origin): nothing to keep for those, the usual case.
+        merged: HashMap<String, Option<Origin>>,
         /// A key read, waiting for its value: its text, where, and whether it is `<<`.
         key: Option<(String, Span, bool)>,
     },
@@ -99,6 +114,8 @@ struct Loader<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     /// Nodes built so far, aliases at their full size.
     nodes: usize,
+    /// Lines of the file before the part being read.
+    lines_before: usize,
 }
 
 impl<'a> Loader<'a> {
@@ -107,7 +124,7 @@ impl<'a> Loader<'a> {
             Some(Ok(pair)) => Ok(pair),
             Some(Err(e)) => {
                 let m = e.marker();
-                let (mut line, mut col) = (m.line(), m.col() + 1);
+                let (mut line, mut col) = (m.line() + self.lines_before, m.col() + 1);
                 // The parser reports a tab that breaks a plain scalar at the scalar's
                 // start; the line to fix is the one the tab indents.
                 if e.info().ends_with("found a tab")
@@ -123,7 +140,11 @@ impl<'a> Loader<'a> {
     }
 
     fn origin(&self, span: Span) -> Origin {
-        Origin::new(self.file, span.start.line(), span.start.col() + 1)
+        Origin::new(
+            self.file,
+            span.start.line() + self.lines_before,
+            span.start.col() + 1,
+        )
     }
 
     fn error(&self, span: Span, message: String) -> Diagnostic {
@@ -207,7 +228,7 @@ impl<'a> Loader<'a> {
                             } else {
                                 Entries::Map {
                                     map: BTreeMap::new(),
-                                    written: HashMap::new(),
+                                    merged: HashMap::new(),
                                     key: None,
                                 }
                             };
@@ -244,10 +265,10 @@ impl<'a> Loader<'a> {
             };
             match &mut parent.entries {
                 Entries::Seq(items) => items.push(node),
-                Entries::Map { map, written, key } => {
+                Entries::Map { map, merged, key } => {
                     let (key, key_span, is_merge) =
                         key.take().expect("a map value follows its key");
-                    self.add_entry(map, written, key, key_span, is_merge, node, span)?;
+                    self.add_entry(map, merged, key, key_span, is_merge, node, span)?;
                 }
             }
         }
@@ -258,7 +279,7 @@ impl<'a> Loader<'a> {
     fn add_entry(
         &self,
         map: &mut BTreeMap<String, Node>,
-        written: &mut HashMap<String, Span>,
+        merged: &mut HashMap<String, Option<Origin>>,
         key: String,
         key_span: Span,
         is_merge: bool,
@@ -266,19 +287,21 @@ impl<'a> Loader<'a> {
         value_span: Span,
     ) -> Result<(), Diagnostic> {
         if is_merge {
-            return self.merge_into(map, value, value_span);
+            return self.merge_into(map, merged, value, value_span);
         }
         let key_origin = self.origin(key_span);
-        // Keys written explicitly, for duplicate detection: a key a merge key brought in
-        // may be overridden, one written twice may not.
-        if let Some(first) = written.get(&key) {
+        // A key a merge key brought in may be overridden, one written twice may not.
+        let first = match merged.remove(&key) {
+            Some(written) => written,
+            None => map.get(&key).and_then(|n| n.origin.clone()),
+        };
+        if let Some(first) = first {
             return Err(
                 Diagnostic::error("yaml/duplicate-key", format!("duplicate key `{key}`"))
                     .at(Some(&key_origin))
-                    .note(format!("first set at {}", self.origin(*first))),
+                    .note(format!("first set at {first}")),
             );
         }
-        written.insert(key.clone(), key_span);
         value.origin = Some(key_origin);
         map.insert(key, value);
         Ok(())
@@ -340,6 +363,7 @@ impl<'a> Loader<'a> {
     fn merge_into(
         &self,
         map: &mut BTreeMap<String, Node>,
+        merged_keys: &mut HashMap<String, Option<Origin>>,
         merged: Node,
         span: Span,
     ) -> Result<(), Diagnostic> {
@@ -352,7 +376,13 @@ impl<'a> Loader<'a> {
             let Value::Map(entries) = source.value else {
                 return Err(self.error(span, "`<<` merges a map or a list of maps".into()));
             };
-            map.extend(entries);
+            for (key, value) in entries {
+                if !merged_keys.contains_key(&key) {
+                    let written = map.get(&key).and_then(|n| n.origin.clone());
+                    merged_keys.insert(key.clone(), written);
+                }
+                map.insert(key, value);
+            }
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ mod scalar;
 use std::collections::BTreeMap;
 
 pub use emit::{emit_document, emit_value_block};
-pub use load::{load_documents, load_one};
+pub use load::{MAX_NODES, load_documents, load_documents_in, load_one};
 pub use scalar::{is_yaml11_ambiguous, needs_quotes};
 
 use crate::source::Origin;

@@ -6,27 +6,33 @@ use super::Value;
 
 /// Resolves an unquoted scalar with the YAML 1.2 core schema.
 pub fn resolve_plain(text: &str) -> Value {
+    resolve_non_string(text).unwrap_or_else(|| Value::Str(text.to_string()))
+}
+
+/// What an unquoted scalar is when the core schema reads it as something other than a
+/// string; None for a string (so that asking costs no allocation).
+fn resolve_non_string(text: &str) -> Option<Value> {
     // Fast path: a plain scalar starting with a letter other than those of true, false,
     // null is a string.
     if let Some(first) = text.bytes().next()
         && first.is_ascii_alphabetic()
         && !b"tTfFnN".contains(&first)
     {
-        return Value::Str(text.to_string());
+        return None;
     }
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
+            return Some(Value::Float(f64::INFINITY));
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         _ => {}
     }
     if let Some(int) = parse_int(text) {
-        return Value::Int(int);
+        return Some(Value::Int(int));
     }
     // A float too large for f64 (`1e400`) is a string, as Go's YAML reader (helm,
     // kubectl) makes it: it never becomes infinity.
@@ -34,9 +40,9 @@ pub fn resolve_plain(text: &str) -> Value {
         && let Ok(f) = text.parse::<f64>()
         && f.is_finite()
     {
-        return Value::Float(f);
+        return Some(Value::Float(f));
     }
-    Value::Str(text.to_string())
+    None
 }
 
 fn parse_int(text: &str) -> Option<i64> {
@@ -94,6 +100,17 @@ pub fn is_yaml11_ambiguous(text: &str) -> bool {
     if WORDS.contains(&text) {
         return true;
     }
+    // A letter first (after a sign) starts no number, `.inf` or `.nan`: the checks below
+    // cannot hold, and this spares their allocations for keys such as `name` or `type`.
+    if text
+        .strip_prefix(['-', '+'])
+        .unwrap_or(text)
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+    {
+        return false;
+    }
     let lower = text.to_ascii_lowercase();
     let unsigned = lower.strip_prefix(['-', '+']).unwrap_or(&lower);
     if matches!(unsigned, ".inf" | ".nan") {
@@ -134,7 +151,7 @@ pub fn is_yaml11_ambiguous(text: &str) -> bool {
 /// True if `text` cannot be written as a plain scalar and read back as the same string by
 /// both YAML 1.1 and 1.2 readers.
 pub fn needs_quotes(text: &str) -> bool {
-    if is_yaml11_ambiguous(text) || !matches!(resolve_plain(text), Value::Str(_)) {
+    if is_yaml11_ambiguous(text) || resolve_non_string(text).is_some() {
         return true;
     }
     let first = text.chars().next().unwrap_or(' ');
