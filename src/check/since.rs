@@ -1,0 +1,95 @@
+//! `kcc check --since REV`: what a change can affect. The pairs fed by a file that differs
+//! between REV and the working tree ([`crate::inputs`]) are checked; their clusters are
+//! checked whole, because the cluster rules relate a cluster's releases to each other (a
+//! RoleBinding in one, its Namespace in another). Every other cluster is not rendered, but
+//! its facts (ranges, AS numbers, chart versions: from kcc.yaml and its values, never from
+//! a render) still reach the fleet-wide rules.
+
+use std::collections::BTreeSet;
+
+use super::{ClusterFacts, ClusterView};
+use crate::chart::to_template;
+use crate::diagnostic::Result;
+use crate::inputs::Layout;
+use crate::project::Cluster;
+use crate::render::{Fleet, ReleaseRender};
+
+/// The clusters a change since a revision reaches.
+pub struct Scope {
+    /// Indexes into kcc.yaml's clusters, of those to check.
+    pub clusters: BTreeSet<usize>,
+    /// The revision as the user named it.
+    pub rev: String,
+}
+
+impl Scope {
+    /// The clusters fed by a file that differs between `rev` and the working tree
+    /// (untracked files included; a deleted file feeds what it fed at `rev` as far as
+    /// kcc.yaml now tells). A usage error (exit 2) when `rev` is not a revision.
+    pub fn since(fleet: &Fleet, rev: &str) -> Result<Scope> {
+        let root = fleet.root();
+        let changes = crate::git::changed_since(root, rev)?;
+        let layout = Layout::new(&fleet.project);
+        let mut pairs = BTreeSet::new();
+        for path in &changes.paths {
+            let files = match path.strip_suffix('/') {
+                Some(dir) => layout.files_in(std::path::Path::new(dir)),
+                None => vec![std::path::PathBuf::from(path)],
+            };
+            for file in files {
+                for feed in layout.feeds(&file) {
+                    match feed.role {
+                        // Which entries of kcc.yaml changed, not the file as a whole.
+                        crate::inputs::Role::Project => {
+                            let old =
+                                crate::git::file_at(root, &changes.commit, crate::project::PROJECT_FILE)?;
+                            pairs.extend(layout.project_change(old.as_deref()));
+                        }
+                        _ => pairs.extend(feed.pairs),
+                    }
+                }
+            }
+        }
+        Ok(Scope {
+            clusters: pairs.into_iter().map(|(c, _)| c).collect(),
+            rev: rev.to_string(),
+        })
+    }
+}
+
+impl super::Checker<'_> {
+    /// The facts of a cluster that is not rendered, as [`super::rules::facts`] finds them in
+    /// a render: each release's values and whether it is installed, computed as a render
+    /// computes them, without a template. A release whose values do not load is left out,
+    /// as a render leaves out one that fails (its error is reported where it is checked).
+    pub fn facts_unrendered(&self, cluster: &Cluster) -> ClusterFacts {
+        let fleet: &Fleet = self.fleet;
+        let mut incomplete = false;
+        let mut renders = Vec::new();
+        for release in &fleet.project.releases {
+            let made = fleet.input(cluster, release, None).and_then(|input| {
+                let values = input.values();
+                let installed = fleet.installed(cluster, release, &to_template(&values))?;
+                Ok(ReleaseRender {
+                    cluster: cluster.name.clone(),
+                    release: release.name.clone(),
+                    chart: input.choice.chart,
+                    installed,
+                    private_values: false,
+                    values,
+                    objects: Vec::new(),
+                })
+            });
+            match made {
+                Ok(r) => renders.push(r),
+                Err(_) => incomplete = true,
+            }
+        }
+        let view = ClusterView {
+            cluster,
+            releases: renders.iter().collect(),
+            incomplete,
+        };
+        super::rules::facts(fleet, &view)
+    }
+}
