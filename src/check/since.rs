@@ -6,6 +6,9 @@
 //! a render) still reach the fleet-wide rules.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use minijinja::value::Value as Mj;
 
 use super::{ClusterFacts, ClusterView};
 use crate::chart::to_template;
@@ -13,6 +16,7 @@ use crate::diagnostic::Result;
 use crate::inputs::Layout;
 use crate::project::Cluster;
 use crate::render::{Fleet, ReleaseRender};
+use crate::yaml::Node;
 
 /// The clusters a change since a revision reaches.
 pub struct Scope {
@@ -65,23 +69,40 @@ impl super::Checker<'_> {
     pub fn facts_unrendered(&self, cluster: &Cluster) -> ClusterFacts {
         let fleet: &Fleet = self.fleet;
         let mut incomplete = false;
-        let mut renders = Vec::new();
+        let mut renders: Vec<ReleaseRender> = Vec::new();
         for release in &fleet.project.releases {
-            let made = fleet.input(cluster, release, None).and_then(|input| {
-                let values = input.values();
-                let installed = fleet.installed(cluster, release, &to_template(&values))?;
-                Ok(ReleaseRender {
+            // Merging a release's values is most of the cost: done only where the facts
+            // look (the first release's values hold the cluster's network, calico's its AS
+            // number, see `rules::facts`), where a pin may choose the chart, or where
+            // `installed` may read them.
+            let newest = fleet
+                .charts
+                .get(&release.chart)
+                .filter(|v| v.all().len() == 1)
+                .map(|v| Arc::clone(v.newest()));
+            let values_read = renders.is_empty()
+                || release.chart == super::rules::BGP_CHART
+                || release.installed.as_deref().is_some_and(|e| e.contains("values"));
+            let made = match newest {
+                Some(chart) if !values_read => fleet
+                    .installed(cluster, release, &Mj::from(()))
+                    .map(|installed| (chart, installed, Node::null())),
+                _ => fleet.input(cluster, release, None).and_then(|input| {
+                    let values = input.values();
+                    let installed = fleet.installed(cluster, release, &to_template(&values))?;
+                    Ok((input.choice.chart, installed, values))
+                }),
+            };
+            match made {
+                Ok((chart, installed, values)) => renders.push(ReleaseRender {
                     cluster: cluster.name.clone(),
                     release: release.name.clone(),
-                    chart: input.choice.chart,
+                    chart,
                     installed,
                     private_values: false,
                     values,
                     objects: Vec::new(),
-                })
-            });
-            match made {
-                Ok(r) => renders.push(r),
+                }),
                 Err(_) => incomplete = true,
             }
         }
