@@ -23,6 +23,7 @@ mod partial;
 mod policy_conformance;
 mod report_formats;
 mod secrets;
+mod since;
 mod validate;
 mod values_files;
 mod versions;
