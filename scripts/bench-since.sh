@@ -9,7 +9,8 @@
 # `kcc check --since HEAD` and `kcc check`, interleaved (since, full, since, full, ...), so
 # that both see the same machine load; prints the median wall and CPU (user + sys) seconds
 # of each and the ratio of the medians. Then the median of `kcc affected` for both files.
-# KCC (default target/release/kcc, built if missing) is the binary; KEEP=1 keeps the fleet.
+# KCC (default target/release/kcc, built if missing) is the binary; KEEP=1 keeps the fleet,
+# FLEET=DIR reuses a kept one.
 set -euo pipefail
 
 n=${1:-1000}
@@ -21,6 +22,10 @@ work=$(mktemp -d)
 [ "${KEEP:-}" = 1 ] || trap 'rm -rf "$work"' EXIT
 fleet=$work/fleet
 
+# FLEET=DIR: a fleet this script built before (KEEP=1), committed and clean.
+if [ -n "${FLEET:-}" ]; then
+    fleet=$FLEET
+else
 "$repo/scripts/synth-fleet" "$n" "$fleet" --from eqiad --kcc "$kcc" --no-update >/dev/null
 # Clones of one cluster set only its toggles: the external toggles no clone sets would be
 # `project/toggle` errors.
@@ -40,12 +45,13 @@ EOF
 git -C "$fleet" init -q
 git -C "$fleet" add -A
 git -C "$fleet" -c user.name=bench -c user.email=bench@example.org commit -q -m fleet
+fi
 
 # One run: "wall cpu" seconds of kcc ARGS in the fleet (exit 1, drift, is expected).
 run() {
-    local t
-    t=$( { /usr/bin/time -f '%e %U %S' "$kcc" --project "$fleet" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1) || true
-    awk '{printf "%s %.2f\n", $1, $2 + $3}' <<<"$t"
+    local tf=$work/time
+    /usr/bin/time -o "$tf" -f '%e %U %S' "$kcc" --project "$fleet" "$@" >/dev/null 2>&1 || true
+    tail -1 "$tf" | awk '{printf "%s %.3f\n", $1, $2 + $3}'
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

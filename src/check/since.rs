@@ -80,16 +80,24 @@ impl super::Checker<'_> {
                 .get(&release.chart)
                 .filter(|v| v.all().len() == 1)
                 .map(|v| Arc::clone(v.newest()));
-            let values_read = renders.is_empty()
-                || release.chart == super::rules::BGP_CHART
-                || release.installed.as_deref().is_some_and(|e| e.contains("values"));
+            let installed_reads = release
+                .installed
+                .as_deref()
+                .is_some_and(|e| e.contains("values"));
+            let values_read =
+                renders.is_empty() || release.chart == super::rules::BGP_CHART || installed_reads;
             let made = match newest {
                 Some(chart) if !values_read => fleet
                     .installed(cluster, release, &Mj::from(()))
                     .map(|installed| (chart, installed, Node::null())),
                 _ => fleet.input(cluster, release, None).and_then(|input| {
                     let values = input.values();
-                    let installed = fleet.installed(cluster, release, &to_template(&values))?;
+                    // An expression that does not name `values` cannot read them.
+                    let template = match installed_reads {
+                        true => to_template(&values),
+                        false => Mj::from(()),
+                    };
+                    let installed = fleet.installed(cluster, release, &template)?;
                     Ok((input.choice.chart, installed, values))
                 }),
             };
