@@ -130,7 +130,8 @@ pub struct Changes {
 pub fn changed_since(project_root: &Path, rev: &str) -> Result<Changes> {
     prefix(project_root)?;
     let commit = commit_of(project_root, rev)?;
-    let fail = |e: String| Failure::Fatal(format!("cannot compare `{rev}` with the working tree: {e}"));
+    let fail =
+        |e: String| Failure::Fatal(format!("cannot compare `{rev}` with the working tree: {e}"));
     let top = git(project_root, &["rev-parse", "--show-toplevel"]).map_err(fail)?;
     // Paths relative to the top of the repository, whatever the directory git runs in.
     let tracked = git_z(

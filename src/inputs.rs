@@ -163,7 +163,12 @@ impl<'a> Layout<'a> {
             add(Role::Common, self.all_pairs());
         }
         let extra: BTreeSet<Pair> = (0..self.project.releases.len())
-            .filter(|&r| self.project.releases[r].values.iter().any(|v| same(v, &rel)))
+            .filter(|&r| {
+                self.project.releases[r]
+                    .values
+                    .iter()
+                    .any(|v| same(v, &rel))
+            })
             .flat_map(|r| self.release_pairs(r))
             .collect();
         add(Role::ReleaseExtra, extra);
@@ -194,7 +199,10 @@ impl<'a> Layout<'a> {
         if let Some(private) = &self.project.private_fixture
             && let Some(file) = rel.strip_prefix(&format!("{}/", private.trim_end_matches('/')))
         {
-            let release = |f: &str| f.strip_suffix("-values.yaml").and_then(|r| self.release_index(r));
+            let release = |f: &str| {
+                f.strip_suffix("-values.yaml")
+                    .and_then(|r| self.release_index(r))
+            };
             let pairs = match file.split_once('/') {
                 None => release(file).map(|r| self.release_pairs(r)),
                 Some((cluster, f)) => self
@@ -211,7 +219,10 @@ impl<'a> Layout<'a> {
         {
             // A release's own file, or anything else in the cluster's directory
             // (helmfile.yaml lists every release; a stray file is drift of the cluster).
-            let pairs = match file.strip_suffix(".yaml").and_then(|r| self.release_index(r)) {
+            let pairs = match file
+                .strip_suffix(".yaml")
+                .and_then(|r| self.release_index(r))
+            {
                 Some(r) => BTreeSet::from([(c, r)]),
                 None => self.cluster_pairs(c),
             };
@@ -250,7 +261,11 @@ impl<'a> Layout<'a> {
         // Each cluster's entry by name; an entry without one changes everything.
         let entries = |top: &std::collections::BTreeMap<String, Node>| {
             let mut out = std::collections::BTreeMap::new();
-            for item in top.get("clusters").and_then(Node::as_seq).unwrap_or_default() {
+            for item in top
+                .get("clusters")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+            {
                 let name = item.get("name").and_then(Node::as_str)?;
                 if out.insert(name.to_string(), item.value.clone()).is_some() {
                     return None;

@@ -45,8 +45,11 @@ impl Scope {
                     match feed.role {
                         // Which entries of kcc.yaml changed, not the file as a whole.
                         crate::inputs::Role::Project => {
-                            let old =
-                                crate::git::file_at(root, &changes.commit, crate::project::PROJECT_FILE)?;
+                            let old = crate::git::file_at(
+                                root,
+                                &changes.commit,
+                                crate::project::PROJECT_FILE,
+                            )?;
                             pairs.extend(layout.project_change(old.as_deref()));
                         }
                         _ => pairs.extend(feed.pairs),

@@ -52,7 +52,11 @@ pub fn affected(root: &Path, paths: &[String], format: Format) -> Result<Affecte
         .iter()
         .flat_map(|(_, feeds)| feeds)
         .filter(|f| f.role.is_values())
-        .flat_map(|f| f.pairs.iter().map(|&(_, r)| project.releases[r].name.clone()))
+        .flat_map(|f| {
+            f.pairs
+                .iter()
+                .map(|&(_, r)| project.releases[r].name.clone())
+        })
         .collect();
     let reads = match wanted.is_empty() {
         true => BTreeMap::new(),
@@ -101,13 +105,15 @@ pub fn affected(root: &Path, paths: &[String], format: Format) -> Result<Affecte
 
 /// Whether a key path a file sets and a set of read paths share a branch.
 fn on_branch(key: &[String], read: &BTreeSet<Vec<String>>) -> bool {
-    read.iter()
-        .any(|r| r.iter().zip(key).all(|(a, b)| a == b))
+    read.iter().any(|r| r.iter().zip(key).all(|(a, b)| a == b))
 }
 
 /// Per release, the values paths something reads: its templates (every version of its
 /// chart), its `installed` expression, and its chart pin.
-fn read_paths(fleet: &Fleet, releases: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<Vec<String>>> {
+fn read_paths(
+    fleet: &Fleet,
+    releases: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeSet<Vec<String>>> {
     let split = |p: &str| -> Vec<String> {
         p.split('.')
             .filter(|s| !s.is_empty())
@@ -126,22 +132,27 @@ fn read_paths(fleet: &Fleet, releases: &BTreeSet<String>) -> BTreeMap<String, BT
     }
     let env = minijinja::Environment::new();
     let mut out = BTreeMap::new();
-    for release in fleet.project.releases.iter().filter(|r| releases.contains(&r.name)) {
-        let mut read = by_chart.get(release.chart.as_str()).cloned().unwrap_or_default();
+    for release in fleet
+        .project
+        .releases
+        .iter()
+        .filter(|r| releases.contains(&r.name))
+    {
+        let mut read = by_chart
+            .get(release.chart.as_str())
+            .cloned()
+            .unwrap_or_default();
         read.insert(fleet.project.chart_pins.path(&release.chart).to_vec());
         // An expression that does not compile is reported by `check`; it reads nothing.
         if let Some(expr) = release.installed.as_deref()
             && let Ok(compiled) = env.compile_expression(expr)
         {
-            read.extend(
-                compiled
-                    .undeclared_variables(true)
-                    .iter()
-                    .filter_map(|v| match v.as_str() {
-                        "values" => Some(Vec::new()),
-                        v => v.strip_prefix("values.").map(split),
-                    }),
-            );
+            read.extend(compiled.undeclared_variables(true).iter().filter_map(
+                |v| match v.as_str() {
+                    "values" => Some(Vec::new()),
+                    v => v.strip_prefix("values.").map(split),
+                },
+            ));
         }
         out.insert(release.name.clone(), read);
     }
@@ -174,7 +185,8 @@ fn key_paths(path: &Path) -> Result<Vec<Vec<String>>> {
 }
 
 fn text(rows: &[Row]) -> String {
-    let width = |f: &dyn Fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+    let width =
+        |f: &dyn Fn(&Row) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
     let wp = width(&|r| r.path.len(), 4);
     let wc = width(&|r| r.cluster.len(), 7);
     let wr = width(&|r| r.release.len(), 7);

@@ -82,7 +82,8 @@ fn nothing_changed_checks_no_cluster() {
     let out = kcc(dir.path(), &["check", "--since", "HEAD"]);
     assert_exit(&out, 0);
     assert!(
-        stdout(&out).contains("kcc check: 0 of 11 clusters, 88 of 88 cluster × release pairs skipped"),
+        stdout(&out)
+            .contains("kcc check: 0 of 11 clusters, 88 of 88 cluster × release pairs skipped"),
         "{}",
         stdout(&out)
     );
@@ -152,7 +153,10 @@ fn a_chart_template_or_default_edit_checks_its_releases() {
     commit_all_again(dir.path());
     let template = dir.path().join("charts/coredns/templates/service.yaml");
     let text = std::fs::read_to_string(&template).unwrap();
-    write(&template, &text.replacen("metadata:", "metadata:\n  labels: {edited: \"yes\"}", 1));
+    write(
+        &template,
+        &text.replacen("metadata:", "metadata:\n  labels: {edited: \"yes\"}", 1),
+    );
     let found = assert_since_is_full_check(dir.path(), &all);
     assert!(!found.is_empty());
 }
@@ -172,15 +176,28 @@ fn a_kcc_yaml_edit_of_one_cluster_checks_that_cluster() {
     let entry = text.find("  - name: aux-k8s-codfw").unwrap();
     let (head, tail) = text.split_at(entry);
     let tail = tail.replacen(", install_kube_state_metrics", "", 1);
-    write(&kcc_yaml, &format!("# a comment changes nothing\n{head}{tail}"));
+    write(
+        &kcc_yaml,
+        &format!("# a comment changes nothing\n{head}{tail}"),
+    );
     assert_since_is_full_check(dir.path(), &["aux-k8s-codfw"]);
     // A release's entry concerns every cluster.
     commit_all_again(dir.path());
-    edit_file(&kcc_yaml, "  - name: coredns\n", "  - name: coredns\n    # moved\n");
+    edit_file(
+        &kcc_yaml,
+        "  - name: coredns\n",
+        "  - name: coredns\n    # moved\n",
+    );
     let out = stdout(&kcc(dir.path(), &["check", "--since", "HEAD"]));
-    assert!(out.contains("0 of 11 clusters"), "a comment is no change: {out}");
+    assert!(
+        out.contains("0 of 11 clusters"),
+        "a comment is no change: {out}"
+    );
     let text = std::fs::read_to_string(&kcc_yaml).unwrap();
-    write(&kcc_yaml, &text.replacen("namespace: kube-system", "namespace: kube-system2", 1));
+    write(
+        &kcc_yaml,
+        &text.replacen("namespace: kube-system", "namespace: kube-system2", 1),
+    );
     let out = stdout(&kcc(dir.path(), &["check", "--since", "HEAD"]));
     assert!(out.contains("11 of 11 clusters, 0 of 88"), "{out}");
 }
@@ -188,7 +205,9 @@ fn a_kcc_yaml_edit_of_one_cluster_checks_that_cluster() {
 #[test]
 fn a_private_overlay_edit_checks_its_pairs() {
     let dir = committed_fleet();
-    let file = dir.path().join("fixtures/private/dse-k8s-codfw/cfssl-issuer-values.yaml");
+    let file = dir
+        .path()
+        .join("fixtures/private/dse-k8s-codfw/cfssl-issuer-values.yaml");
     let text = std::fs::read_to_string(&file).unwrap();
     write(&file, &format!("{text}\n# edited\n"));
     assert_since_is_full_check(dir.path(), &["dse-k8s-codfw"]);
@@ -210,7 +229,11 @@ fn a_bad_revision_is_a_usage_error() {
     for rev in ["no-such-rev", "--help", ""] {
         let out = kcc(dir.path(), &["check", &format!("--since={rev}")]);
         assert_exit(&out, 2);
-        assert!(stderr(&out).contains("unknown git revision"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("unknown git revision"),
+            "{}",
+            stderr(&out)
+        );
     }
     // Not a git repository at all.
     let bare = copy_project(&fleet_2026());
@@ -248,7 +271,12 @@ fn affected_names_the_pairs_each_kind_of_file_feeds() {
     let fleet = fleet_2026();
     let dir = fleet.as_path();
     let one = |c: &str, r: &str, role: &str, used: &str| {
-        (c.to_string(), r.to_string(), role.to_string(), used.to_string())
+        (
+            c.to_string(),
+            r.to_string(),
+            role.to_string(),
+            used.to_string(),
+        )
     };
     assert_eq!(
         affected(dir, "values/eqiad/coredns-values.yaml"),
@@ -265,10 +293,25 @@ fn affected_names_the_pairs_each_kind_of_file_feeds() {
     assert_eq!(count("values/main.yaml", "group"), 4 * 8);
     assert_eq!(count("values/eqiad/values.yaml", "cluster"), 8);
     assert_eq!(count("kcc.yaml", "project"), 88);
-    assert_eq!(count("charts/calico/0.4.0/templates/bgpconfiguration.yaml", "chart"), 11);
+    assert_eq!(
+        count(
+            "charts/calico/0.4.0/templates/bgpconfiguration.yaml",
+            "chart"
+        ),
+        11
+    );
     assert_eq!(count("charts/coredns/values.yaml", "chart"), 11);
-    assert_eq!(count("fixtures/private/cfssl-issuer-values.yaml", "private"), 11);
-    assert_eq!(count("fixtures/private/dse-k8s-codfw/cfssl-issuer-values.yaml", "private"), 1);
+    assert_eq!(
+        count("fixtures/private/cfssl-issuer-values.yaml", "private"),
+        11
+    );
+    assert_eq!(
+        count(
+            "fixtures/private/dse-k8s-codfw/cfssl-issuer-values.yaml",
+            "private"
+        ),
+        1
+    );
     assert_eq!(count("golden/eqiad/coredns.yaml", "golden"), 1);
     assert_eq!(count("golden/eqiad/helmfile.yaml", "golden"), 8);
     // Not an input of any pair: exit 1, as grep.
@@ -282,11 +325,17 @@ fn affected_tells_read_from_merged() {
     // A key no template of the chart names: only merged. (Charts that pass `values`
     // whole to a macro, as namespaces and coredns do, read every key.)
     write(
-        &dir.path().join("values/eqiad/validating-admission-policies-values.yaml"),
+        &dir.path()
+            .join("values/eqiad/validating-admission-policies-values.yaml"),
         "noTemplateReadsThis:\n  atAll: 1\n",
     );
     assert_eq!(
-        affected(dir.path(), "values/eqiad/validating-admission-policies-values.yaml").1[0].3,
+        affected(
+            dir.path(),
+            "values/eqiad/validating-admission-policies-values.yaml"
+        )
+        .1[0]
+            .3,
         "merged"
     );
     // A nested key under a path the coredns templates read.
@@ -299,7 +348,10 @@ fn affected_tells_read_from_merged() {
         "read"
     );
     // Text: one awk-able word per column, a header first.
-    let out = kcc_in(dir.path(), &["affected", "values/eqiad/coredns-values.yaml"]);
+    let out = kcc_in(
+        dir.path(),
+        &["affected", "values/eqiad/coredns-values.yaml"],
+    );
     let lines: Vec<Vec<String>> = stdout(&out)
         .lines()
         .map(|l| l.split_whitespace().map(str::to_string).collect())
@@ -307,6 +359,12 @@ fn affected_tells_read_from_merged() {
     assert_eq!(lines[0], ["PATH", "CLUSTER", "RELEASE", "ROLE", "USE"]);
     assert_eq!(
         lines[1],
-        ["values/eqiad/coredns-values.yaml", "eqiad", "coredns", "cluster-release", "read"]
+        [
+            "values/eqiad/coredns-values.yaml",
+            "eqiad",
+            "coredns",
+            "cluster-release",
+            "read"
+        ]
     );
 }

@@ -7,9 +7,7 @@ use std::net::IpAddr;
 use super::{place, releases_of_chart, text, trace};
 use crate::check::{ClusterFacts, ClusterView};
 use crate::diagnostic::Diagnostic;
-use crate::network::{
-    Family, Network, Range, nth_host, overlaps, parse_cidr, service_ip_problem,
-};
+use crate::network::{Family, Network, Range, nth_host, overlaps, parse_cidr, service_ip_problem};
 use crate::render::Fleet;
 
 /// The per-cluster network rules.
@@ -181,9 +179,7 @@ pub fn fleet_overlap(facts: &[ClusterFacts]) -> Vec<Diagnostic> {
 /// not by comparing every pair (a fleet of 1,000 clusters has 18 million pairs): CIDRs are
 /// nested or disjoint, so the networks still open when one starts are exactly those
 /// containing it.
-fn overlapping<'a>(
-    networks: &[(&str, &'a Network)],
-) -> Vec<(usize, usize, &'a Range, &'a Range)> {
+fn overlapping<'a>(networks: &[(&str, &'a Network)]) -> Vec<(usize, usize, &'a Range, &'a Range)> {
     let key = |net: &ipnet::IpNet| match net {
         ipnet::IpNet::V4(n) => (0u8, u128::from(u32::from(n.network())), n.prefix_len()),
         ipnet::IpNet::V6(n) => (1u8, u128::from(n.network()), n.prefix_len()),
@@ -197,7 +193,10 @@ fn overlapping<'a>(
     let mut open: Vec<(usize, usize, &Range)> = Vec::new();
     let mut found = Vec::new();
     for item in all {
-        while open.last().is_some_and(|top| !overlaps(&top.2.net, &item.2.net)) {
+        while open
+            .last()
+            .is_some_and(|top| !overlaps(&top.2.net, &item.2.net))
+        {
             open.pop();
         }
         for other in &open {
@@ -215,4 +214,68 @@ fn overlapping<'a>(
         .into_iter()
         .map(|((j, i, _, _), b, a)| (j, i, b, a))
         .collect()
+}
+
+#[cfg(test)]
+mod sweep_tests {
+    use super::*;
+    use crate::network::Purpose;
+
+    /// The sweep finds exactly the overlaps that comparing every pair finds, in order.
+    #[test]
+    fn the_sweep_finds_what_every_pair_finds() {
+        let nets = [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "10.1.2.0/24",
+            "10.2.0.0/16",
+            "10.1.0.0/16",
+            "192.168.0.0/24",
+            "fd00::/8",
+            "fd00:1::/32",
+            "10.1.2.128/25",
+            "192.168.1.0/24",
+        ];
+        // Deterministic pseudo-random fleets of 1–3 ranges per cluster.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..200 {
+            let fleet: Vec<Network> = (0..5)
+                .map(|_| {
+                    let mut n = Network::default();
+                    for _ in 0..1 + next() % 3 {
+                        n.pods.push(Range {
+                            net: nets[next() % nets.len()].parse().unwrap(),
+                            purpose: Purpose::Pods,
+                            origin: None,
+                        });
+                    }
+                    n
+                })
+                .collect();
+            let networks: Vec<(&str, &Network)> = fleet.iter().map(|n| ("c", n)).collect();
+            let mut brute = Vec::new();
+            for (j, (_, later)) in networks.iter().enumerate() {
+                for (i, (_, earlier)) in networks[..j].iter().enumerate() {
+                    for b in later.allocations() {
+                        for a in earlier.allocations() {
+                            if overlaps(&a.net, &b.net) {
+                                brute.push((j, i, b.net, a.net));
+                            }
+                        }
+                    }
+                }
+            }
+            let swept: Vec<_> = overlapping(&networks)
+                .into_iter()
+                .map(|(j, i, b, a)| (j, i, b.net, a.net))
+                .collect();
+            assert_eq!(swept, brute);
+        }
+    }
 }
