@@ -163,6 +163,24 @@ pub fn changed_since(project_root: &Path, rev: &str) -> Result<Changes> {
     Ok(Changes { commit, paths })
 }
 
+/// The absolute paths of the symbolic links git tracks in the whole repository: a link
+/// whose target changed feeds what the link feeds.
+pub fn symlinks(project_root: &Path) -> Result<Vec<String>> {
+    let top = git(project_root, &["rev-parse", "--show-toplevel"]).map_err(Failure::Fatal)?;
+    let entries = git_z(
+        project_root,
+        &["ls-files", "-s", "-z", "--full-name", "--", ":/"],
+    )
+    .map_err(Failure::Fatal)?;
+    // `<mode> <id> <stage>\t<path>`; 120000 is a link.
+    Ok(entries
+        .iter()
+        .filter(|e| e.starts_with("120000 "))
+        .filter_map(|e| e.split_once('\t'))
+        .map(|(_, path)| format!("{top}/{path}"))
+        .collect())
+}
+
 /// The text of `path` (relative to the project root) at `commit`, None if it has none.
 pub fn file_at(project_root: &Path, commit: &str, path: &str) -> Result<Option<String>> {
     let prefix = prefix(project_root)?;

@@ -35,7 +35,9 @@ impl Scope {
         let changes = crate::git::changed_since(root, rev)?;
         let layout = Layout::new(&fleet.project);
         let mut pairs = BTreeSet::new();
-        for path in &changes.paths {
+        let mut paths = changes.paths.clone();
+        paths.extend(through_links(root, &changes.paths)?);
+        for path in &paths {
             let files = match path.strip_suffix('/') {
                 Some(dir) => layout.files_in(std::path::Path::new(dir)),
                 None => vec![std::path::PathBuf::from(path)],
@@ -62,6 +64,35 @@ impl Scope {
             rev: rev.to_string(),
         })
     }
+}
+
+/// The paths by which links reach the changed files: a values file that is a link to a
+/// shared file changes when the shared file does (and a link to a directory, when a file
+/// under it does).
+fn through_links(root: &std::path::Path, changed: &[String]) -> Result<Vec<String>> {
+    use std::path::{Path, PathBuf};
+    let links = crate::git::symlinks(root)?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let real = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
+    let changed: Vec<PathBuf> = changed
+        .iter()
+        .map(|p| real(p.trim_end_matches('/')))
+        .collect();
+    let mut out = Vec::new();
+    for link in links {
+        let Ok(target) = std::fs::canonicalize(&link) else {
+            continue;
+        };
+        for path in &changed {
+            if let Ok(rest) = path.strip_prefix(&target) {
+                let through = Path::new(&link).join(rest);
+                out.push(through.to_string_lossy().into_owned());
+            }
+        }
+    }
+    Ok(out)
 }
 
 impl super::Checker<'_> {

@@ -224,6 +224,23 @@ fn a_golden_edit_is_checked() {
 }
 
 #[test]
+fn a_change_through_a_link_checks_the_link_s_cluster() {
+    let dir = copy_project(&fleet_2026());
+    // eqiad's coredns values become a link to a shared file.
+    let shared = dir.path().join("values/shared-coredns.yaml");
+    std::fs::rename(dir.path().join("values/eqiad/coredns-values.yaml"), &shared).unwrap();
+    std::os::unix::fs::symlink(
+        "../shared-coredns.yaml",
+        dir.path().join("values/eqiad/coredns-values.yaml"),
+    )
+    .unwrap();
+    commit_all(dir.path());
+    edit_file(&shared, "replicaCount: 12", "replicaCount: 13");
+    let found = assert_since_is_full_check(dir.path(), &["eqiad"]);
+    assert!(rules(&found).contains("golden/drift"), "{found:?}");
+}
+
+#[test]
 fn a_bad_revision_is_a_usage_error() {
     let dir = committed_fleet();
     for rev in ["no-such-rev", "--help", ""] {
