@@ -41,6 +41,12 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
     };
     let real = match tree::canonicalize(path) {
         Ok(real) => real,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return refuse(format!(
+                "{} is a symbolic link loop (too many levels of links, ELOOP)",
+                path.display()
+            ));
+        }
         // A dangling link: nothing to read, but not silently nothing either.
         Err(_) if kind == Kind::Symlink => {
             return refuse(format!("{} is a symbolic link to nothing", path.display()));
@@ -65,10 +71,10 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
         return refuse(format!(
             "{} is {}, where kcc expects a file",
             path.display(),
-            if tree::is_dir(&real) {
-                "a directory"
-            } else {
-                "not a regular file"
+            match std::fs::metadata(&real) {
+                Ok(m) => tree::type_name(&m.file_type()),
+                Err(_) if tree::is_dir(&real) => "a directory",
+                Err(_) => "not a regular file",
             }
         ));
     }

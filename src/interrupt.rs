@@ -1,5 +1,5 @@
-//! Files kcc is in the middle of writing — staged golden files and the golden lock, the temp
-//! files of `render --out` — are registered here. On SIGINT,
+//! Files kcc is in the middle of writing — staged golden files and the golden lock, the
+//! staging directory and lock of `render --out` — are registered here. On SIGINT,
 //! SIGTERM or SIGHUP, a listener thread removes them and kcc exits 128 + the signal (130,
 //! 143, 129); when kcc stops for memory ([`crate::memory`]) they are removed too. Only an
 //! uncatchable end (SIGKILL, power loss) leaves them, for the next run to clean up.
@@ -50,11 +50,15 @@ fn registry() -> MutexGuard<'static, Vec<PathBuf>> {
     REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Removes every registered file; how many there were.
+/// Removes every registered file (a directory with all it holds, links not followed); how
+/// many there were.
 fn remove(registry: &mut Vec<PathBuf>) -> usize {
     let n = registry.len();
     for path in registry.drain(..).rev() {
-        let _ = std::fs::remove_file(path);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => drop(std::fs::remove_dir_all(&path)),
+            _ => drop(std::fs::remove_file(&path)),
+        }
     }
     n
 }
@@ -77,7 +81,7 @@ pub fn hold() -> Held {
 }
 
 impl Held {
-    /// Removes `path` if kcc is interrupted.
+    /// Removes `path` (a file, or a directory and all it holds) if kcc is interrupted.
     pub fn add_file(&mut self, path: &Path) {
         self.0.push(path.to_path_buf());
     }

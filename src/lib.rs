@@ -16,6 +16,7 @@ pub mod golden;
 pub mod helmfile;
 pub mod inputs;
 pub mod interrupt;
+pub mod lock;
 pub mod manifest;
 pub mod memory;
 pub mod network;

@@ -189,7 +189,18 @@ fn parse(rendered: &RenderedFile, expand_lists: bool) -> Result<Vec<Object>, Dia
                 )
                 .at(items.unwrap_or(&doc).origin.as_ref()));
             };
-            for item in seq {
+            for (i, item) in seq.iter().enumerate() {
+                if item.get("kind").and_then(Node::as_str) == Some("List") {
+                    return Err(Diagnostic::error(
+                        "manifest/not-an-object",
+                        format!(
+                            "item {} of this `kind: List` is itself a `kind: List`: nested Lists are not expanded (kubectl does not either)",
+                            i + 1
+                        ),
+                    )
+                    .at(item.origin.as_ref())
+                    .note("put the inner List's items in the outer List's `items`"));
+                }
                 objects.push(object_of(item.clone(), &rendered.source)?);
             }
             continue;
@@ -325,4 +336,18 @@ pub fn secret_digest(value: &str) -> String {
     let digest = Sha256::digest(value.as_bytes());
     let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
+}
+
+/// The workload controllers whose pod template becomes Pods, and where the template is.
+pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "Deployment"
+        | "DaemonSet"
+        | "StatefulSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => Some(&["spec", "template"]),
+        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
+        _ => None,
+    }
 }

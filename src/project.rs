@@ -29,6 +29,9 @@ pub struct Project {
     pub external_toggles: Vec<String>,
     /// Where each of `external_toggles` is written.
     pub external_toggle_origins: Vec<(String, Origin)>,
+    /// Value paths that tools other than kcc read (kcc.yaml `externalValues`, dotted, `*`
+    /// for any key): never `values/unused`.
+    pub external_values: Vec<String>,
     /// Fields `kcc diff` does not show (kcc.yaml `diffIgnore`).
     pub diff_ignore: Vec<DiffIgnore>,
     /// Where a cluster × release pins the version of a chart that has several.
@@ -163,6 +166,22 @@ pub fn find_root(start: &Path) -> Result<PathBuf> {
 }
 
 impl Project {
+    /// The value paths kcc reads of every release's values besides what templates read:
+    /// its `network:` facts, the masters' ranges, the cluster's Kubernetes version, the
+    /// chart version pins, and what kcc.yaml `externalValues` declares read by other tools.
+    pub fn values_kcc_reads(&self) -> Vec<Vec<String>> {
+        let own = [
+            "network",
+            "kubernetesMasters.cidrs",
+            "kubernetesVersion",
+            self.chart_pins.values_key.as_str(),
+        ];
+        own.into_iter()
+            .chain(self.external_values.iter().map(String::as_str))
+            .map(|path| path.split('.').map(str::to_string).collect())
+            .collect()
+    }
+
     pub fn load(root: &Path) -> Result<Project> {
         // Like every file of the project: a link out of it is refused, not quoted.
         let text = crate::confine::read_inside(&root.join(PROJECT_FILE), root)?;
@@ -430,6 +449,11 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         .iter()
         .map(|(s, _)| s.clone())
         .collect();
+    let external_values = top
+        .strings("externalValues")?
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     let diff_ignore = parse_diff_ignore(top.opt("diffIgnore"))?;
     let chart_pins = parse_chart_pins(top.opt("chartVersions"))?;
     let charts_dir = top
@@ -571,6 +595,7 @@ fn parse(root: &Path, file: &Arc<SourceFile>, node: &Node) -> Result<Project, Di
         chart_pins,
         external_toggles,
         external_toggle_origins,
+        external_values,
         diff_ignore,
     })
 }

@@ -163,7 +163,7 @@ impl MemTree {
                 {
                     links += 1;
                     if links > MAX_LINKS {
-                        return Err(io::Error::other("too many levels of symbolic links"));
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
                     }
                     // A link is a path: a larger "target" is hostile input, never fetched.
                     if *size > MAX_LINK_BYTES {
@@ -344,15 +344,54 @@ pub fn len(path: &Path) -> io::Result<u64> {
     Ok(std::fs::metadata(path)?.len())
 }
 
-/// The bytes of the file at `path` (links followed).
+/// The bytes of the file at `path` (links followed). Whatever is found there is opened
+/// without blocking and read only if it is a regular file: a FIFO put where a file was
+/// checked a moment before must not hang kcc.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     if let Some((tree, root, rel)) = mounted(path) {
         return match mounted_file(&tree, &root, &rel, path)? {
             Entry::File { id, .. } => Ok(tree.blob(&id)?.as_ref().clone()),
             _ => Err(not_found(path)),
         };
     }
-    std::fs::read(path)
+    let mut file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(io::Error::other(format!(
+            "it is {}, not a file",
+            type_name(&t)
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// What a file type is, in words: "a FIFO (named pipe)", "a character device", ...
+pub fn type_name(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "a file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "of an unknown type"
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 mod convert;
 mod env;
 mod network;
+mod read_sites;
+mod tracked;
 mod undefined;
 mod version_compare;
 mod versions;
@@ -16,6 +18,8 @@ use minijinja::value::Value as Mj;
 
 pub use convert::to_template;
 pub use env::{FUEL, RECURSION_LIMIT, environment};
+pub use read_sites::ReadSite;
+pub use tracked::{READER_INSTALLED, READER_KCC, Recorder, tracked};
 pub use versions::ChartVersions;
 
 use crate::confine::{read_inside, read_optional_inside};
@@ -217,54 +221,78 @@ impl Chart {
     }
 
     /// Renders every template of the chart with `context`.
-    pub fn render(&self, context: &Mj) -> Result<Vec<RenderedFile>, Diagnostic> {
+    /// Reads of tracked values are noted as the template's (its index in `templates`).
+    pub fn render(
+        &self,
+        context: &Mj,
+        recorder: Option<&Recorder>,
+    ) -> Result<Vec<RenderedFile>, Diagnostic> {
         let mut rendered = Vec::new();
-        for key in &self.templates {
-            let template = self
-                .env
-                .get_template(key)
-                .map_err(|e| template_error(&e, &self.files, Some(context)))?;
-            let _doing = crate::memory::doing(format_args!("chart {}, template {key}", self.name));
-            let budget = crate::memory::Budget::start();
-            let mut out = LimitedOutput::default();
-            let result = template.render_captured_to(context, &mut out);
-            if budget.exceeded() {
-                drop(out);
-                let origin = result
-                    .err()
-                    .and_then(|e| error_origin(&e, &self.files))
-                    .unwrap_or_else(|| Origin::new(&self.files[key], 1, 1));
-                return Err(Diagnostic::error(
-                    "resource/memory",
-                    format!(
-                        "template {key} made kcc hold more than {} MiB: refused",
-                        crate::memory::TEMPLATE_LIMIT >> 20
-                    ),
-                )
-                .at(Some(&origin))
-                .note("an exploding loop or macro is the usual cause"));
+        for (index, key) in self.templates.iter().enumerate() {
+            if let Some(recorder) = recorder {
+                recorder.reading_as(u16::try_from(index).unwrap_or(u16::MAX - 2));
             }
-            if out.exceeded {
-                return Err(Diagnostic::error(
-                    "template/too-large",
-                    format!(
-                        "template {key} renders more than {} MiB: refused",
-                        MAX_OUTPUT_BYTES >> 20
-                    ),
-                )
-                .at(Some(&Origin::new(&self.files[key], 1, 1)))
-                .note("an endless or exploding loop or macro is the usual cause"));
-            }
-            result.map_err(|e| template_error(&e, &self.files, Some(context)))?;
-            let text = String::from_utf8(out.bytes)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let source = format!("{}/{key}", self.name);
-            rendered.push(RenderedFile {
-                file: SourceFile::rendered(format!("{source} (rendered)"), text, &self.files[key]),
-                source,
-            });
+            rendered.push(self.render_template(key, context)?);
         }
         Ok(rendered)
+    }
+
+    /// The templates of `templates` at the given indexes, rendered with `context`.
+    pub fn render_some(
+        &self,
+        context: &Mj,
+        indexes: impl Iterator<Item = u16>,
+    ) -> Result<Vec<(u16, RenderedFile)>, Diagnostic> {
+        indexes
+            .filter_map(|i| self.templates.get(usize::from(i)).map(|key| (i, key)))
+            .map(|(i, key)| Ok((i, self.render_template(key, context)?)))
+            .collect()
+    }
+
+    fn render_template(&self, key: &str, context: &Mj) -> Result<RenderedFile, Diagnostic> {
+        let template = self
+            .env
+            .get_template(key)
+            .map_err(|e| template_error(&e, &self.files, Some(context)))?;
+        let _doing = crate::memory::doing(format_args!("chart {}, template {key}", self.name));
+        let budget = crate::memory::Budget::start();
+        let mut out = LimitedOutput::default();
+        let result = template.render_captured_to(context, &mut out);
+        if budget.exceeded() {
+            drop(out);
+            let origin = result
+                .err()
+                .and_then(|e| error_origin(&e, &self.files))
+                .unwrap_or_else(|| Origin::new(&self.files[key], 1, 1));
+            return Err(Diagnostic::error(
+                "resource/memory",
+                format!(
+                    "template {key} made kcc hold more than {} MiB: refused",
+                    crate::memory::TEMPLATE_LIMIT >> 20
+                ),
+            )
+            .at(Some(&origin))
+            .note("an exploding loop or macro is the usual cause"));
+        }
+        if out.exceeded {
+            return Err(Diagnostic::error(
+                "template/too-large",
+                format!(
+                    "template {key} renders more than {} MiB: refused",
+                    MAX_OUTPUT_BYTES >> 20
+                ),
+            )
+            .at(Some(&Origin::new(&self.files[key], 1, 1)))
+            .note("an endless or exploding loop or macro is the usual cause"));
+        }
+        result.map_err(|e| template_error(&e, &self.files, Some(context)))?;
+        let text = String::from_utf8(out.bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let source = format!("{}/{key}", self.name);
+        Ok(RenderedFile {
+            file: SourceFile::rendered(format!("{source} (rendered)"), text, &self.files[key]),
+            source,
+        })
     }
 }
 

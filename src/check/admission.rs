@@ -51,26 +51,14 @@ impl Compiled {
     }
 }
 
-/// The workload controllers whose pod template becomes Pods, and where the template is.
-fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
-    match kind {
-        "Deployment"
-        | "DaemonSet"
-        | "StatefulSet"
-        | "ReplicaSet"
-        | "Job"
-        | "ReplicationController" => Some(&["spec", "template"]),
-        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
-        _ => None,
-    }
-}
-
 /// The Pod a controller's template would create in its namespace (the template's nodes
 /// keep their origins: a finding points into the chart's template).
 fn pod_of(controller: &Object, release_namespace: &str) -> Option<Object> {
-    let template = controller
-        .body
-        .lookup(pod_template_path(&controller.id.kind)?.iter().copied())?;
+    let template = controller.body.lookup(
+        crate::manifest::pod_template_path(&controller.id.kind)?
+            .iter()
+            .copied(),
+    )?;
     let namespace = match controller.id.namespace.as_str() {
         "" => release_namespace,
         ns => ns,

@@ -70,7 +70,7 @@ impl<'a> ClusterView<'a> {
     /// The cluster's own values (`values/<cluster>/values.yaml` and what it merges over),
     /// as seen by its first release: keys such as `network` that no chart owns.
     pub fn values(&self) -> Option<&'a Node> {
-        self.releases.first().map(|r| &r.values)
+        self.releases.first().map(|r| &*r.values)
     }
 }
 
@@ -174,6 +174,9 @@ pub struct ClusterFacts {
     pub asns: Vec<(u64, Option<Origin>)>,
     /// (chart, version) of each installed release.
     pub charts: Vec<(String, String)>,
+    /// What the installed releases left unread, by values file (for `values/unused`);
+    /// None when the cluster was not rendered.
+    pub value_reads: Option<rules::unused::FileReads>,
     /// Every release of the cluster rendered.
     pub complete: bool,
 }
@@ -186,6 +189,7 @@ impl ClusterFacts {
             network: crate::network::Network::default(),
             asns: Vec::new(),
             charts: Vec::new(),
+            value_reads: None,
             complete: false,
         }
     }

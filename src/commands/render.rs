@@ -1,16 +1,14 @@
 //! `kcc render`: canonical manifests to stdout, or a directory per cluster that helmfile
 //! can sync from.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::{Failure, Result};
 use crate::golden;
 use crate::helmfile;
 use crate::manifest::{write_objects, write_objects_redacted};
-use crate::output::write_atomic;
-use crate::owned_dir;
+use crate::owned_dir::DeployDir;
 use crate::render::{Fleet, ReleaseRender, Selection};
 
 pub struct Options<'a> {
@@ -86,36 +84,27 @@ fn to_stdout(renders: &[ReleaseRender]) -> String {
 /// Per cluster: `<release>.yaml`, `helmfile.yaml`, and `<release>/` (a chart that installs
 /// the manifest verbatim). With one cluster selected, DIR is that cluster's directory;
 /// otherwise each cluster gets DIR/<cluster>/. Everything is rendered before anything is
-/// written, and each file is written atomically; files an earlier render wrote and this one
-/// does not (an uninstalled release) are removed (see [`owned_dir`]).
+/// written; the new tree is built beside DIR and switched in as a whole, files an earlier
+/// render wrote and this one does not (an uninstalled release) left out (see [`crate::owned_dir`]).
 fn write_dir(
     fleet: &Fleet,
     sel: &Selection,
     renders: &[ReleaseRender],
     dir: &Path,
 ) -> Result<String> {
-    let clusters: Vec<_> = fleet
-        .select(sel)?
-        .into_iter()
-        .map(|(c, _)| c)
-        .collect::<Vec<_>>();
-    let mut clusters = clusters;
+    let mut clusters: Vec<_> = fleet.select(sel)?.into_iter().map(|(c, _)| c).collect();
     clusters.dedup_by(|a, b| a.name == b.name);
     let single = clusters.len() == 1;
+    let mut deploy = DeployDir::begin(dir, &protected(fleet, sel))?;
     let mut summary = String::new();
     for cluster in clusters {
-        let base = if single {
-            dir.to_path_buf()
+        let prefix = if single {
+            String::new()
         } else {
-            dir.join(&cluster.name)
+            format!("{}/", cluster.name)
         };
-        let before = owned_dir::previous(&base)?;
-        let mut written = BTreeSet::new();
-        let mut write = |file: String, contents: &[u8]| -> Result<()> {
-            write_atomic(&base.join(&file), contents)?;
-            written.insert(file);
-            Ok(())
-        };
+        let mut write =
+            |file: String, contents: &[u8]| deploy.write(&format!("{prefix}{file}"), contents);
         let of_cluster: Vec<&ReleaseRender> = renders
             .iter()
             .filter(|r| r.cluster == cluster.name)
@@ -136,22 +125,51 @@ fn write_dir(
             let _ = writeln!(
                 summary,
                 "wrote {} ({} objects)",
-                base.join(format!("{}.yaml", r.release)).display(),
+                dir.join(format!("{prefix}{}.yaml", r.release)).display(),
                 r.objects.len()
             );
         }
         let helmfile_text = helmfile::helmfile_yaml(fleet, cluster, &of_cluster, "./{release}");
         write("helmfile.yaml".into(), helmfile_text.as_bytes())?;
-        let _ = writeln!(summary, "wrote {}", base.join("helmfile.yaml").display());
-        for stale in owned_dir::finish(&base, &before, &written)? {
-            let _ = writeln!(
-                summary,
-                "removed {} (no longer rendered)",
-                base.join(stale).display()
-            );
-        }
+        let _ = writeln!(
+            summary,
+            "wrote {}",
+            dir.join(format!("{prefix}helmfile.yaml")).display()
+        );
+    }
+    for stale in deploy.commit()?.removed {
+        let _ = writeln!(
+            summary,
+            "removed {} (no longer rendered)",
+            dir.join(stale).display()
+        );
     }
     Ok(summary)
+}
+
+/// The project's directories a deploy directory must keep out of (and off).
+fn protected(fleet: &Fleet, sel: &Selection) -> Vec<(String, PathBuf)> {
+    let project = &fleet.project;
+    let root = &project.root;
+    let mut dirs = vec![
+        (
+            "the project's charts/".to_string(),
+            root.join(&project.charts_dir),
+        ),
+        ("the project's values/".to_string(), root.join("values")),
+        (
+            "the project's golden/".to_string(),
+            root.join(golden::GOLDEN_DIR),
+        ),
+        ("the project's schemas/".to_string(), root.join("schemas")),
+    ];
+    if let Some(fixture) = &project.private_fixture {
+        dirs.push(("the fixture secrets".to_string(), root.join(fixture)));
+    }
+    if let Some(private) = &sel.private {
+        dirs.push(("--private".to_string(), private.clone()));
+    }
+    dirs
 }
 
 /// The render with fixture secrets must equal golden/ for the selected clusters: the

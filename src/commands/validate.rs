@@ -226,33 +226,76 @@ fn admit(
     }
 }
 
+/// The manifest files `input` names: itself, or the .yaml/.yml/.json files under it (links
+/// followed, each directory walked once). Every path is judged by its type before anything
+/// opens it: a FIFO, socket or device would block a read or never end.
 fn manifest_paths(input: &Path) -> Result<Vec<PathBuf>> {
-    if input.is_file() {
+    use std::os::unix::fs::MetadataExt;
+    let is_manifest = |p: &Path| {
+        p.extension()
+            .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+    };
+    if input_kind(input)? == Kind::File {
         return Ok(vec![input.to_path_buf()]);
     }
-    if !input.is_dir() {
-        return Err(Failure::Fatal(format!(
-            "{} does not exist",
-            input.display()
-        )));
-    }
     let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut stack = vec![input.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| Failure::Fatal(format!("cannot list {}: {e}", dir.display())))?;
+        let cannot =
+            |e: std::io::Error| Failure::Fatal(format!("cannot list {}: {e}", dir.display()));
+        // A link back up the tree is walked once, not forever.
+        let meta = std::fs::metadata(&dir).map_err(cannot)?;
+        if !seen.insert((meta.dev(), meta.ino())) {
+            continue;
+        }
+        let entries = std::fs::read_dir(&dir).map_err(cannot)?;
         for entry in entries.filter_map(|e| e.ok()) {
             let path = entry.path();
-            if path.is_dir() {
+            let no_follow = entry.file_type().map_err(cannot)?;
+            if no_follow.is_dir() {
                 stack.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
-            {
-                out.push(path);
+            } else if is_manifest(&path) {
+                match input_kind(&path)? {
+                    Kind::File => out.push(path),
+                    Kind::Dir => stack.push(path),
+                }
+            } else if no_follow.is_symlink() && crate::tree::is_dir(&path) {
+                stack.push(path);
             }
         }
     }
     out.sort();
     Ok(out)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+}
+
+/// Whether `path` (links followed) is a file or a directory; anything else is refused
+/// by name, without opening it.
+fn input_kind(path: &Path) -> Result<Kind> {
+    let refuse = |what: String| Err(Failure::Fatal(format!("{} {what}", path.display())));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(Kind::File),
+        Ok(m) if m.is_dir() => Ok(Kind::Dir),
+        Ok(m) => refuse(format!(
+            "is {}, not a file: kcc validate reads only files and directories",
+            crate::tree::type_name(&m.file_type())
+        )),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            refuse("is a symbolic link loop (too many levels of links, ELOOP)".into())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(path).is_ok() {
+                refuse("is a symbolic link to nothing".into())
+            } else {
+                refuse("does not exist".into())
+            }
+        }
+        Err(e) => refuse(format!("cannot be read: {e}")),
+    }
 }

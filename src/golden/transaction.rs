@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use super::{Change, Files, GOLDEN_DIR, remove_empty_dirs};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::interrupt::{self, Held};
+use crate::lock::Lock;
 
 const LOCK: &str = ".kcc.lock";
 const RECORD: &str = ".kcc-update";
@@ -137,8 +138,8 @@ fn sync_dir_fs(dir: &Path) -> std::io::Result<()> {
 /// error, a panic) removes the staged files that were not moved into place, then the lock;
 /// a signal removes them through [`interrupt`].
 struct Transaction {
-    /// The lock file, open and locked, and its path.
-    lock: Option<(File, PathBuf)>,
+    /// golden/'s lock, released after the staged files are removed.
+    lock: Option<Lock>,
     /// (staged file, its target), not yet renamed.
     staged: Vec<(PathBuf, PathBuf)>,
 }
@@ -146,12 +147,12 @@ struct Transaction {
 impl Transaction {
     /// Takes golden/'s lock.
     fn begin(golden: &Path) -> Result<Transaction> {
-        let mut held = interrupt::hold();
-        let path = golden.join(LOCK);
-        let file = lock(&path)?;
-        held.add_file(&path);
+        let lock = Lock::take(
+            &golden.join(LOCK),
+            "another kcc update is running on this golden/ (it holds golden/.kcc.lock)",
+        )?;
         Ok(Transaction {
-            lock: Some((file, path)),
+            lock: Some(lock),
             staged: Vec::new(),
         })
     }
@@ -192,12 +193,8 @@ impl Drop for Transaction {
             let _ = std::fs::remove_file(&tmp);
             held.forget(&tmp);
         }
-        // Removed while still locked, so that no other update locks the file meanwhile.
-        if let Some((file, path)) = self.lock.take() {
-            let _ = std::fs::remove_file(&path);
-            held.forget(&path);
-            drop(file);
-        }
+        drop(held);
+        drop(self.lock.take());
     }
 }
 
@@ -217,41 +214,6 @@ pub fn interrupted(root: &Path) -> Option<Diagnostic> {
         .note(format!("the files it was replacing: {}", files.join(", ")))
         .note("run `kcc update` again to finish it"),
     )
-}
-
-/// The exclusive lock of golden/ at `path`, held until the returned file is dropped.
-/// The holder removes the file before unlocking it, so a lock taken on a file that is no
-/// longer at `path` is taken again on the new one.
-fn lock(path: &Path) -> Result<File> {
-    use std::os::unix::fs::MetadataExt;
-    let cannot = |what: &str, e: std::io::Error| {
-        Failure::Fatal(format!("cannot {what} {}: {e}", path.display()))
-    };
-    loop {
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| cannot("open", e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Failure::Fatal(
-                    "another kcc update is running on this golden/ (it holds golden/.kcc.lock)"
-                        .into(),
-                ));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(cannot("lock", e)),
-        }
-        let locked = file.metadata().map_err(|e| cannot("read", e))?;
-        match std::fs::metadata(path) {
-            Ok(now) if now.dev() == locked.dev() && now.ino() == locked.ino() => return Ok(file),
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(cannot("read", e)),
-        }
-    }
 }
 
 /// `.<name>.kcc-new` beside `target`.

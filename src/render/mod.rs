@@ -3,6 +3,7 @@
 
 mod reuse;
 mod secret_flow;
+mod taint;
 mod values_schema;
 
 pub use reuse::Reuse;
@@ -15,13 +16,15 @@ use minijinja::context;
 use minijinja::value::Value as Mj;
 use rayon::prelude::*;
 
-use crate::chart::{Chart, ChartVersions, to_template};
+use crate::chart::{
+    Chart, ChartVersions, READER_INSTALLED, READER_KCC, Recorder, to_template, tracked,
+};
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
 use crate::project::{Cluster, Project, Release};
 use crate::source::Origin;
-use crate::values::{Layer, LayerCache, merge_files};
+use crate::values::{Layer, LayerCache, ReadTree, merge_files};
 use crate::yaml::{Node, Value};
 
 /// A project with its charts compiled: everything needed to render any cluster.
@@ -108,7 +111,11 @@ pub struct ReleaseRender {
     /// The private overlay gave it values (Secrets the deploy directory must not get from
     /// the fixtures).
     pub private_values: bool,
-    pub values: Node,
+    pub values: Arc<Node>,
+    /// The values files it merged (not the chart's defaults), lowest precedence first.
+    pub layers: Vec<Arc<Layer>>,
+    /// What of `values` the `installed` condition, the templates and kcc itself read.
+    pub reads: ReadTree,
     /// In install order; empty when not installed.
     pub objects: Vec<Object>,
 }
@@ -417,15 +424,19 @@ impl Fleet {
         ));
         let ReleaseInput {
             choice,
-            layers,
+            mut layers,
             merged_files,
         } = self.input(cluster, release, private)?;
         let chart = choice.chart;
-        let values = crate::values::coalesce(merged_files, &chart.defaults.root);
-        let template_values = to_template(&values);
+        let values = Arc::new(crate::values::coalesce(merged_files, &chart.defaults.root));
+        let recorder = Arc::new(Recorder::default());
+        let template_values = tracked(Arc::clone(&values), Arc::clone(&recorder));
+        recorder.reading_as(READER_INSTALLED);
         let installed = self.installed(cluster, release, &template_values)?;
         let mut objects = Vec::new();
         let mut private_values = false;
+        let mut reads = None;
+        let has_private = layers.iter().any(|l| l.file.private);
         if installed.yes {
             let private_files: Vec<&str> = layers
                 .iter()
@@ -439,12 +450,7 @@ impl Fleet {
             }
             // What the template sees. Keep `facts` below in step: it names what this is
             // made of besides the chart and the values, for `Reuse`.
-            let ctx = context! {
-                values => template_values,
-                release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
-                chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
-                cluster => Self::cluster_context(cluster),
-            };
+            let ctx = Self::template_context(template_values.clone(), release, &chart, cluster);
             let secrets = private_secrets(&layers);
             private_values = !secrets.is_empty();
             // A release whose inputs the other side of a diff rendered already is not
@@ -465,16 +471,36 @@ impl Fleet {
                 None => reuse::Offer::Differs,
             };
             objects = match offer {
-                reuse::Offer::Same(same) => same,
+                reuse::Offer::Same(same, same_reads) => {
+                    reads = Some(same_reads);
+                    same
+                }
                 offer => {
-                    let objects = self.render_objects(&chart, &ctx, &secrets)?;
-                    if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
-                        r.offer(&cluster.name, &release.name, input, &objects);
+                    let (objects, files) =
+                        self.render_objects(&chart, &ctx, &secrets, &recorder)?;
+                    if has_private {
+                        self.private_flow(&recorder, &values, &files, (cluster, release, &chart))?;
                     }
+                    let read = self.reads(&recorder, &values);
+                    if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
+                        r.offer(&cluster.name, &release.name, input, &objects, &read);
+                    }
+                    reads = Some(read);
                     objects
                 }
             };
         }
+        let reads = match reads {
+            Some(reads) => reads,
+            None => {
+                if has_private {
+                    self.private_flow(&recorder, &values, &[], (cluster, release, &chart))?;
+                }
+                self.reads(&recorder, &values)
+            }
+        };
+        // The values files, without the chart's defaults (the first layer).
+        layers.remove(0);
         Ok(ReleaseRender {
             cluster: cluster.name.clone(),
             release: release.name.clone(),
@@ -482,8 +508,78 @@ impl Fleet {
             installed,
             private_values,
             values,
+            layers,
+            reads,
             objects,
         })
+    }
+
+    /// What templates see: the values and the facts of the release, chart and cluster.
+    fn template_context(values: Mj, release: &Release, chart: &Chart, cluster: &Cluster) -> Mj {
+        context! {
+            values => values,
+            release => context! { name => release.name.as_str(), namespace => release.namespace.as_str() },
+            chart => context! { name => chart.name.as_str(), version => chart.version.as_str(), app_version => chart.app_version.as_str() },
+            cluster => Self::cluster_context(cluster),
+        }
+    }
+
+    /// `secret/flow` by provenance (see `taint`): the templates (and the `installed`
+    /// condition) that read a private value, run again with the private values changed,
+    /// may differ only in Secret data values. `files` are the templates' renders, in
+    /// template order (none when the release is not installed).
+    fn private_flow(
+        &self,
+        recorder: &Recorder,
+        values: &Node,
+        files: &[crate::manifest::RenderedFile],
+        (cluster, release, chart): (&Cluster, &Release, &Chart),
+    ) -> Result<()> {
+        let private = recorder.private_reads(values);
+        if private.is_empty() {
+            return Ok(());
+        }
+        let variant = to_template(&taint::variant(values));
+        let mut leaks = Vec::new();
+        if let Some(paths) = private.get(&READER_INSTALLED) {
+            let real = self.installed(cluster, release, &to_template(values))?;
+            let changed = self.installed(cluster, release, &variant)?;
+            if real.yes != changed.yes {
+                let names: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
+                leaks.push(
+                    Diagnostic::error(
+                        "secret/flow",
+                        format!(
+                            "whether release `{}` is installed depends on the private value {}: the result is visible in every diff and golden file",
+                            release.name,
+                            names.join(", ")
+                        ),
+                    )
+                    .at(Some(&release.origin))
+                    .note("a condition may test whether a private value is set, nothing else"),
+                );
+            }
+        }
+        if !files.is_empty() {
+            let ctx = Self::template_context(variant, release, chart, cluster);
+            leaks.extend(taint::check(chart, &ctx, files, &private));
+        }
+        if leaks.is_empty() {
+            Ok(())
+        } else {
+            Err(Failure::Config(leaks))
+        }
+    }
+
+    /// What a render read of `values`, with what kcc itself reads of every release's
+    /// values (its `network:` facts, the chart version pins).
+    fn reads(&self, recorder: &Recorder, values: &Node) -> ReadTree {
+        let mut reads = recorder.read_tree(values);
+        for path in self.project.values_kcc_reads() {
+            let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+            reads.read_whole(&parts, READER_KCC, values);
+        }
+        reads
     }
 
     /// A chart's objects for a template context, in install order; refused when they hold
@@ -493,17 +589,19 @@ impl Fleet {
         chart: &Chart,
         ctx: &Mj,
         secrets: &[crate::secrets::Secret],
-    ) -> Result<Vec<Object>> {
+        recorder: &Recorder,
+    ) -> Result<(Vec<Object>, Vec<crate::manifest::RenderedFile>)> {
         let mut objects: Vec<Object> = chart.crd_objects.to_vec();
-        for file in chart.render(ctx)? {
-            objects.extend(self.parsed.objects(&file)?);
+        let files = chart.render(ctx, Some(recorder))?;
+        for file in &files {
+            objects.extend(self.parsed.objects(file)?);
         }
         objects.sort_by(install_order);
         let leaks = secret_flow::check(&objects, secrets);
         if !leaks.is_empty() {
             return Err(Failure::Config(leaks));
         }
-        Ok(objects)
+        Ok((objects, files))
     }
 
     /// Renders a selection, clusters × releases in parallel, all or nothing: any error

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::manifest::Object;
-use crate::values::Layer;
+use crate::values::{Layer, ReadTree};
 
 /// Everything a release's render reads, as one sha256: equal inputs, equal objects.
 #[derive(PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl RenderInput {
 }
 
 /// Offered renders by (cluster, release), with the inputs they were rendered from.
-type Offers = HashMap<(String, String), (RenderInput, Vec<Object>)>;
+type Offers = HashMap<(String, String), (RenderInput, Vec<Object>, ReadTree)>;
 
 /// Renders offered by one side of a diff to the other.
 #[derive(Default)]
@@ -61,8 +61,8 @@ pub enum Offer {
     None,
     /// A render of other inputs: this side renders its own, and keeps it.
     Differs,
-    /// The objects of the same inputs.
-    Same(Vec<Object>),
+    /// The objects of the same inputs, and what their render read.
+    Same(Vec<Object>, ReadTree),
 }
 
 impl Reuse {
@@ -72,16 +72,23 @@ impl Reuse {
         let key = (cluster.to_string(), release.to_string());
         match self.lock().remove(&key) {
             None => Offer::None,
-            Some((offered, objects)) if offered == *input => Offer::Same(objects),
+            Some((offered, objects, reads)) if offered == *input => Offer::Same(objects, reads),
             Some(_) => Offer::Differs,
         }
     }
 
     /// Offers a render to the other side.
-    pub fn offer(&self, cluster: &str, release: &str, input: RenderInput, objects: &[Object]) {
+    pub fn offer(
+        &self,
+        cluster: &str,
+        release: &str,
+        input: RenderInput,
+        objects: &[Object],
+        reads: &ReadTree,
+    ) {
         self.lock().insert(
             (cluster.to_string(), release.to_string()),
-            (input, objects.to_vec()),
+            (input, objects.to_vec(), reads.clone()),
         );
     }
 

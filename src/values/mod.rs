@@ -3,6 +3,7 @@
 
 mod explain;
 mod merge;
+mod reads;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 pub use explain::{Explained, explain, path_parts};
 pub use merge::{coalesce, overlay};
+pub use reads::{ReadTree, Unread, unread};
 
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::source::{Origin, SourceFile};

@@ -172,7 +172,14 @@ fn yaml11_ambiguous_scalars_warn_once_per_file() {
             p,
             file,
             "kccTestFlag: on\nkccTestMode: 0755\nkccTestQuoted: \"on\"\nkccTestFloat: 1.23\n",
-        )
+        );
+        // Read by no chart: declared as another tool's, or `values/unused` reports them.
+        replace(
+            p,
+            "kcc.yaml",
+            "externalValues: [",
+            "externalValues: [kccTestFlag, kccTestMode, kccTestQuoted, kccTestFloat, ",
+        );
     });
     // Warnings alone do not fail the check, and the render is unchanged.
     assert_exit(&out, 0);

@@ -290,11 +290,12 @@ fn a_release_toggled_off_is_listed_as_not_installed_and_its_files_removed() {
 }
 
 #[test]
-fn a_directory_kcc_did_not_write_loses_nothing() {
+fn a_directory_kcc_did_not_write_is_refused_and_loses_nothing() {
     let project = copy_project(&fleet_2023());
     cert_manager_removed(project.path());
     let dir = tempfile::tempdir().unwrap();
-    // Looks like an old render, but kcc's marker is not there: kcc did not write it.
+    // Looks like an old render, but kcc's marker is not there: kcc did not write it, and
+    // does not take it over.
     write(&dir.path().join("cfssl-issuer.yaml"), "kind: Old\n");
     write(&dir.path().join("cfssl-issuer/Chart.yaml"), "name: old\n");
     let out = kcc(
@@ -308,10 +309,16 @@ fn a_directory_kcc_did_not_write_loses_nothing() {
             dir.path().to_str().unwrap(),
         ],
     );
-    assert_exit(&out, 0);
-    assert!(dir.path().join("cfssl-issuer.yaml").exists());
-    assert!(dir.path().join("cfssl-issuer/Chart.yaml").exists());
-    assert!(!stdout(&out).contains("removed"), "{}", stdout(&out));
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("holds files and no .kcc-render"),
+        "{}",
+        stderr(&out)
+    );
+    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap();
+    assert_eq!(read("cfssl-issuer.yaml"), "kind: Old\n");
+    assert_eq!(read("cfssl-issuer/Chart.yaml"), "name: old\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
 #[test]

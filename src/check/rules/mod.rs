@@ -6,6 +6,7 @@
 //! | bgp.rs | `network/bgp` |
 //! | required.rs | `network/missing` |
 //! | objects.rs | `objects/duplicate`, `objects/namespace` |
+//! | resources.rs | `objects/resource-name` |
 //! | rbac.rs | `rbac/role-ref` |
 //! | psp.rs | `psp/use` |
 //! | pod_security.rs | `policy/namespace-label` |
@@ -14,6 +15,7 @@
 //! | yaml.rs | `yaml/ambiguous` (warning) |
 //! | unread.rs | `values/unread`, `values/missing-group` |
 //! | unknown_keys.rs | `values/unknown-key` |
+//! | unused.rs | `values/unused` |
 //! | toggles.rs | `project/toggle` |
 //!
 //! A diagnostic points at the values line to fix where one set the offending value, else
@@ -28,9 +30,11 @@ mod psp;
 mod rbac;
 mod releases;
 mod required;
+mod resources;
 mod toggles;
 mod unknown_keys;
 mod unread;
+pub mod unused;
 mod yaml;
 
 use super::{ClusterFacts, ClusterView, trace_value};
@@ -46,6 +50,7 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     d.extend(required::cluster(fleet, view));
     d.extend(bgp::cluster(fleet, view));
     d.extend(objects::cluster(fleet, view));
+    d.extend(resources::cluster(view));
     // A role or a grant may be in a release that did not render: these rules would only
     // echo its error, so they wait until it renders.
     if !view.incomplete {
@@ -67,7 +72,16 @@ pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
     d.extend(bgp::fleet_unique(facts));
     d.extend(yaml::ambiguous(&fleet.project));
     d.extend(unread::check(&fleet.project));
-    d.extend(unknown_keys::check(fleet));
+    let unknown = unknown_keys::check(fleet);
+    // A top-level key no chart knows is already `values/unknown-key` at that line.
+    let at = |d: &Diagnostic| d.origin.as_ref().map(|o| (o.file.path.clone(), o.line));
+    let said: Vec<_> = unknown.iter().map(at).collect();
+    d.extend(unknown);
+    d.extend(
+        unused::check(fleet, facts)
+            .into_iter()
+            .filter(|u| !said.contains(&at(u))),
+    );
     d.extend(toggles::check(fleet));
     d.extend(chart_versions::unused(fleet, facts));
     d
@@ -83,6 +97,14 @@ pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {
         cluster: view.cluster.name.clone(),
         network,
         asns: bgp::cluster_asns(fleet, view),
+        value_reads: Some(
+            view.releases
+                .iter()
+                .fold(unused::FileReads::new(), |mut reads, r| {
+                    unused::add(&mut reads, r);
+                    reads
+                }),
+        ),
         charts: view
             .releases
             .iter()
