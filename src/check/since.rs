@@ -142,7 +142,9 @@ impl super::Checker<'_> {
                     chart,
                     installed,
                     private_values: false,
-                    values,
+                    values: Arc::new(values),
+                    layers: Vec::new(),
+                    reads: crate::values::ReadTree::default(),
                     objects: Vec::new(),
                 }),
                 Err(_) => incomplete = true,
@@ -153,6 +155,10 @@ impl super::Checker<'_> {
             releases: renders.iter().collect(),
             incomplete,
         };
-        super::rules::facts(fleet, &view)
+        let mut facts = super::rules::facts(fleet, &view);
+        // Nothing was rendered, so nothing was read: `values/unused` must not take that
+        // for "unread" (it stays silent unless every cluster was rendered).
+        facts.value_reads = None;
+        facts
     }
 }
