@@ -1,5 +1,6 @@
 //! A git revision's project tree, for `kcc diff --base REV`: mounted in memory (`tree`),
-//! its files read from git's object store when kcc first reads them.
+//! its files read from git's object store when kcc first reads them; and the files that
+//! differ between a revision and the working tree, for `kcc check --since REV`.
 //!
 //! Read-only towards the repository: `git ls-tree` lists the revision's tree and
 //! `git cat-file --batch` gives the contents. The working tree, the index, HEAD and the
@@ -94,14 +95,14 @@ pub fn trailers(project_root: &Path, base: &str, key: &str) -> Result<Vec<(Strin
     Ok(found)
 }
 
-/// Mounts the project tree at revision `rev`.
-pub fn revision(project_root: &Path, rev: &str) -> Result<Checkout> {
-    let prefix = prefix(project_root)?;
+/// The commit `rev` names; a usage error (exit 2) when it names none.
+fn commit_of(project_root: &Path, rev: &str) -> Result<String> {
     let unknown = || Failure::Fatal(format!("unknown git revision `{rev}`"));
+    // An option is not a revision: `--since --help` must not reach git as one.
     if rev.is_empty() || rev.starts_with('-') {
         return Err(unknown());
     }
-    let commit = git(
+    git(
         project_root,
         &[
             "rev-parse",
@@ -110,7 +111,120 @@ pub fn revision(project_root: &Path, rev: &str) -> Result<Checkout> {
             &format!("{rev}^{{commit}}"),
         ],
     )
-    .map_err(|_| unknown())?;
+    .map_err(|_| unknown())
+}
+
+/// What differs between a revision and the working tree.
+pub struct Changes {
+    /// The commit the revision resolved to.
+    pub commit: String,
+    /// Absolute paths of the files that differ (added, changed or deleted; untracked and
+    /// ignored files count, as kcc reads them too). An untracked directory is one entry,
+    /// ending in `/`, for the caller to look into.
+    pub paths: Vec<String>,
+}
+
+/// The files of the whole repository that differ between `rev` and the working tree.
+/// Whole repository, not the project directory: a fleet may take its charts from outside
+/// it (kcc.yaml `charts: ../../charts`).
+pub fn changed_since(project_root: &Path, rev: &str) -> Result<Changes> {
+    prefix(project_root)?;
+    let commit = commit_of(project_root, rev)?;
+    let fail =
+        |e: String| Failure::Fatal(format!("cannot compare `{rev}` with the working tree: {e}"));
+    let top = git(project_root, &["rev-parse", "--show-toplevel"]).map_err(fail)?;
+    // Paths relative to the top of the repository, whatever the directory git runs in.
+    let tracked = git_z(
+        project_root,
+        &["diff", "--name-only", "-z", "--no-renames", &commit, "--"],
+    )
+    .map_err(fail)?;
+    // `--directory`: an untracked directory (target/, a new cluster's values/) is one
+    // entry, not walked; no `--exclude-standard`: an ignored file kcc reads is an input.
+    let untracked = git_z(
+        project_root,
+        &[
+            "ls-files",
+            "-z",
+            "--others",
+            "--directory",
+            "--no-empty-directory",
+            "--full-name",
+            "--",
+            ":/",
+        ],
+    )
+    .map_err(fail)?;
+    let paths = tracked
+        .into_iter()
+        .chain(untracked)
+        .map(|p| format!("{top}/{p}"))
+        .collect();
+    Ok(Changes { commit, paths })
+}
+
+/// The absolute paths of the symbolic links git tracks in the whole repository: a link
+/// whose target changed feeds what the link feeds.
+pub fn symlinks(project_root: &Path) -> Result<Vec<String>> {
+    let top = git(project_root, &["rev-parse", "--show-toplevel"]).map_err(Failure::Fatal)?;
+    let entries = git_z(
+        project_root,
+        &["ls-files", "-s", "-z", "--full-name", "--", ":/"],
+    )
+    .map_err(Failure::Fatal)?;
+    // `<mode> <id> <stage>\t<path>`; 120000 is a link.
+    Ok(entries
+        .iter()
+        .filter(|e| e.starts_with("120000 "))
+        .filter_map(|e| e.split_once('\t'))
+        .map(|(_, path)| format!("{top}/{path}"))
+        .collect())
+}
+
+/// The text of `path` (relative to the project root) at `commit`, None if it has none.
+pub fn file_at(project_root: &Path, commit: &str, path: &str) -> Result<Option<String>> {
+    let prefix = prefix(project_root)?;
+    let spec = format!("{commit}:{prefix}{path}");
+    if git(project_root, &["cat-file", "-e", &spec]).is_err() {
+        return Ok(None);
+    }
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(project_root)
+        .args(["cat-file", "blob", &spec])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Failure::Fatal(format!("cannot run git: {e}")))?;
+    Ok(out
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// Runs `git -C dir args...` whose output is NUL-separated paths.
+fn git_z(dir: &Path, args: &[&str]) -> std::result::Result<Vec<String>, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+    }
+    Ok(out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect())
+}
+
+/// Mounts the project tree at revision `rev`.
+pub fn revision(project_root: &Path, rev: &str) -> Result<Checkout> {
+    let prefix = prefix(project_root)?;
+    let commit = commit_of(project_root, rev)?;
     let tree = match prefix.trim_end_matches('/') {
         "" => format!("{commit}^{{tree}}"),
         dir => format!("{commit}:{dir}"),

@@ -14,6 +14,7 @@ pub mod diff;
 pub mod git;
 pub mod golden;
 pub mod helmfile;
+pub mod inputs;
 pub mod interrupt;
 pub mod lock;
 pub mod manifest;

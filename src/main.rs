@@ -86,6 +86,12 @@ enum Command {
         /// commit since REV accepts them)
         #[arg(long, value_name = "REV")]
         base: Option<String>,
+        /// Check only the clusters whose inputs (values, charts, kcc.yaml entries, golden
+        /// files) differ between this git revision and the working tree, untracked files
+        /// included; the fleet-wide rules still see every cluster (e.g. `--since HEAD` in a
+        /// pre-commit hook)
+        #[arg(long, value_name = "REV")]
+        since: Option<String>,
     },
     /// Check manifests against the Kubernetes (1.23–1.33) and CRD schemas (like kubeconform)
     Validate {
@@ -137,6 +143,17 @@ enum Command {
     List {
         #[command(flatten)]
         select: Select,
+    },
+    /// Show the clusters and releases each file feeds, and whether a template reads a
+    /// values file or it is only merged. Exit 1 when no file feeds any
+    Affected {
+        /// Values files, chart files, kcc.yaml, private overlay or golden files (they need
+        /// not exist: a values file not yet written feeds where it would be read)
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value = "text")]
+        format: commands::affected::Format,
     },
     /// Show a merged value and every layer that set or overrode it
     Explain {
@@ -276,6 +293,15 @@ fn run(cli: Cli) -> Result<String, Failure> {
         };
         return report(commands::diff::run(&root, base.as_deref(), &opts)?);
     }
+    // `affected` needs kcc.yaml, and only the charts its values files feed.
+    if let Command::Affected { paths, format } = &cli.command {
+        let found = commands::affected::affected(&root, paths, *format)?;
+        if !found.any {
+            print!("{}", found.text);
+            return Err(Failure::Reported);
+        }
+        return Ok(found.text);
+    }
     let only: &[String] = match &cli.command {
         // --verify-golden renders every release of the cluster.
         Command::Render {
@@ -288,6 +314,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
         | Command::Update
         | Command::Validate { .. }
         | Command::Diff { .. }
+        | Command::Affected { .. }
         | Command::Completions { .. }
         | Command::Man => &[],
     };
@@ -313,6 +340,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             target_version,
             clusters,
             base,
+            since,
         } => {
             let target = target_version
                 .as_deref()
@@ -327,10 +355,12 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 format,
                 target,
                 base.as_deref(),
+                since.as_deref(),
             )?)
         }
         Command::Validate { .. }
         | Command::Diff { .. }
+        | Command::Affected { .. }
         | Command::Completions { .. }
         | Command::Man => {
             unreachable!("handled before the project is loaded")

@@ -206,6 +206,20 @@ impl Chart {
         })
     }
 
+    /// The values paths its templates name (`a.b` for `values.a.b`, `` for `values`
+    /// itself): what a render may read, decided without rendering (`kcc affected`).
+    pub fn value_paths(&self) -> BTreeSet<String> {
+        let templates = self.files.keys().filter(|k| k.starts_with("templates/"));
+        templates
+            .filter_map(|name| self.env.get_template(name).ok())
+            .flat_map(|t| t.undeclared_variables(true))
+            .filter_map(|v| match v.as_str() {
+                "values" => Some(String::new()),
+                _ => v.strip_prefix("values.").map(str::to_string),
+            })
+            .collect()
+    }
+
     /// Renders every template of the chart with `context`.
     /// Reads of tracked values are noted as the template's (its index in `templates`).
     pub fn render(

@@ -4,6 +4,7 @@
 mod admission;
 pub mod objects;
 pub mod rules;
+pub mod since;
 
 use std::collections::BTreeMap;
 

@@ -91,6 +91,10 @@ fn target_newer_clusters(fleet: &Fleet, target: check::Target<'_>) -> Result<Vec
 /// as `schema/upgrade` errors. `base`: a git revision whose render the working tree's is
 /// compared with, its apply hazards reported (`hazard/*`: errors, warnings once accepted).
 ///
+/// `since`: check only the clusters a change since that git revision reaches
+/// ([`check::since::Scope`]); the others are not rendered, and their facts still reach the
+/// fleet-wide rules.
+///
 /// Clusters are checked as a stream: each is rendered, checked and compared with its
 /// golden/ directory on its own, and only its diagnostics and what the fleet-wide rules need
 /// are kept, so memory stays that of the clusters in flight, not of the whole fleet.
@@ -99,9 +103,15 @@ pub fn run(
     format: Format,
     target: Option<check::Target<'_>>,
     base: Option<&str>,
+    since: Option<&str>,
 ) -> Result<Report> {
     use rayon::prelude::*;
     let mut notes = Vec::new();
+    // Before anything is rendered: a bad revision is a usage error, at once.
+    let scope = since
+        .map(|rev| check::since::Scope::since(fleet, rev))
+        .transpose()?;
+    let checked = |i: usize| scope.as_ref().is_none_or(|s| s.clusters.contains(&i));
     if let Some(t) = target {
         // Unknown names are usage errors, with a suggestion, as for render.
         fleet.select(&Selection {
@@ -115,7 +125,15 @@ pub fn run(
         .project
         .clusters
         .par_iter()
-        .map(|cluster| check_cluster(fleet, &checker, cluster))
+        .enumerate()
+        .map(|(i, cluster)| match checked(i) {
+            true => check_cluster(fleet, &checker, cluster),
+            false => Ok(ClusterOutcome {
+                diagnostics: Vec::new(),
+                failed: Vec::new(),
+                facts: checker.facts_unrendered(cluster),
+            }),
+        })
         .collect::<Result<Vec<_>>>()?;
     // An interrupted update first: it explains whatever drift follows.
     let mut diagnostics: Vec<Diagnostic> = golden::interrupted(fleet.root()).into_iter().collect();
@@ -147,7 +165,9 @@ pub fn run(
             .project
             .clusters
             .iter()
-            .map(|c| Subject::cluster(&c.name))
+            .enumerate()
+            .filter(|(i, _)| checked(*i))
+            .map(|(_, c)| Subject::cluster(&c.name))
             .collect(),
         // CI annotates files by their path in the repository.
         path_prefix: match format.for_ci() {
@@ -155,9 +175,25 @@ pub fn run(
             false => String::new(),
         },
         notes,
-        summary: format!("kcc check: {} clusters", fleet.project.clusters.len()),
+        summary: summary(fleet, scope.as_ref()),
     };
     Ok(format_report(diagnostics, format, &context))
+}
+
+/// `kcc check: 11 clusters`; with `--since`, also how many pairs were skipped.
+fn summary(fleet: &Fleet, scope: Option<&check::since::Scope>) -> String {
+    let clusters = fleet.project.clusters.len();
+    let Some(scope) = scope else {
+        return format!("kcc check: {clusters} clusters");
+    };
+    let releases = fleet.project.releases.len();
+    let skipped = (clusters - scope.clusters.len()) * releases;
+    format!(
+        "kcc check: {} of {clusters} clusters, {skipped} of {} cluster × release pairs skipped as unchanged since {}",
+        scope.clusters.len(),
+        clusters * releases,
+        scope.rev
+    )
 }
 
 /// A hazard as a diagnostic at its golden file (and line of the new render): an error, or

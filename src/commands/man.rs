@@ -11,7 +11,7 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ),
     (
         "check",
-        "0 clean, warnings allowed; 1 any error, golden/ drift included (with --target-version, also anything the upgrade would break)",
+        "0 clean, warnings allowed; 1 any error, golden/ drift included (with --target-version, also anything the upgrade would break; with --since, in what it checks); 2 also an unknown --since or --base revision",
     ),
     ("validate", "0 every object valid; 1 any error"),
     (
@@ -23,6 +23,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "0 no difference; 1 the sides differ (with --ignored-changes-pass, only by what is shown)",
     ),
     ("list", "0"),
+    (
+        "affected",
+        "0 some path feeds a cluster × release; 1 none does (as grep)",
+    ),
     (
         "explain",
         "0 the value is set; 1 it is not (as git config --get)",

@@ -1,6 +1,7 @@
 //! The subcommands, as library functions: each takes parsed options and returns what to
 //! print, or a [`Failure`](crate::Failure) that the binary maps to an exit code.
 
+pub mod affected;
 pub mod check;
 pub mod complete;
 pub mod diff;

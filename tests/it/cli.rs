@@ -120,6 +120,7 @@ fn a_man_page_documents_every_command_and_refers_to_no_other_page() {
         "update",
         "diff",
         "list",
+        "affected",
         "explain",
         "completions",
         "man",
@@ -134,10 +135,11 @@ fn a_man_page_documents_every_command_and_refers_to_no_other_page() {
         "gerrit\\-label",
         "\\-\\-private",
         "\\-\\-base",
+        "\\-\\-since",
     ] {
         assert!(page.contains(option), "{option}: {page}");
     }
-    assert_eq!(page.matches("Exit status:").count(), 9, "{page}");
+    assert_eq!(page.matches("Exit status:").count(), 10, "{page}");
     // Only its own title is a page reference: none to kcc-render(1) and the like.
     assert_eq!(page.matches("(1)").count(), 0, "{page}");
 }

@@ -24,6 +24,7 @@ mod policy_conformance;
 mod report_formats;
 mod secret_taint;
 mod secrets;
+mod since;
 mod validate;
 mod values_files;
 mod values_reads;

@@ -52,7 +52,7 @@ fn cluster_asn(values: &Node) -> Option<(Result<u64, String>, Option<&Origin>)> 
 pub fn cluster(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let cluster = &view.cluster.name;
-    for release in releases_of_chart(fleet, view, "calico") {
+    for release in releases_of_chart(fleet, view, super::BGP_CHART) {
         let values = &release.values;
         let (network, _) = Network::from_values(values);
         out.extend(advertised_service_ranges(release, &network, cluster));
@@ -274,7 +274,7 @@ fn advertised_service_ranges(
 
 /// The AS numbers a cluster's calico releases give it, with where each is written.
 pub fn cluster_asns(fleet: &Fleet, view: &ClusterView) -> Vec<(u64, Option<Origin>)> {
-    releases_of_chart(fleet, view, "calico")
+    releases_of_chart(fleet, view, super::BGP_CHART)
         .filter_map(|release| match cluster_asn(&release.values)? {
             (Ok(asn), origin) => Some((asn, origin.cloned())),
             _ => None,

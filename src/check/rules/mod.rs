@@ -63,6 +63,9 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
     d
 }
 
+/// The chart whose releases hold a cluster's AS number (its `BGPConfiguration`).
+pub const BGP_CHART: &str = "calico";
+
 /// Rules across clusters.
 pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
     let mut d = network::fleet_overlap(facts);

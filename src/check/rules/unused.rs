@@ -84,16 +84,27 @@ fn covering<'a>(
 }
 
 pub fn check(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
-    // Only a check of every cluster, each rendered whole, knows what nothing reads.
+    // Only a check of every cluster, each rendered whole, knows what nothing reads; or,
+    // for a file (`check --since` renders some clusters), of every cluster it feeds.
     let whole = facts.len() == fleet.project.clusters.len() && facts.iter().all(|f| f.complete);
-    let Some(per_cluster) = facts
-        .iter()
-        .map(|f| f.value_reads.as_ref())
-        .collect::<Option<Vec<_>>>()
-        .filter(|_| whole)
-    else {
+    if !whole {
         return Vec::new();
+    }
+    let rendered: BTreeSet<&str> = facts
+        .iter()
+        .filter(|f| f.value_reads.is_some())
+        .map(|f| f.cluster.as_str())
+        .collect();
+    let layout = crate::inputs::Layout::new(&fleet.project);
+    let judged = |file: &str| {
+        rendered.len() == facts.len()
+            || layout
+                .feeds(&fleet.root().join(file))
+                .iter()
+                .flat_map(|feed| &feed.pairs)
+                .all(|&(c, _)| rendered.contains(fleet.project.clusters[c].name.as_str()))
     };
+    let per_cluster = facts.iter().filter_map(|f| f.value_reads.as_ref());
     let mut files = FileReads::new();
     for reads in per_cluster {
         for (file, found) in reads {
@@ -106,7 +117,7 @@ pub fn check(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
         }
     }
     let mut out = Vec::new();
-    for (path, file) in files {
+    for (path, file) in files.into_iter().filter(|(path, _)| judged(path)) {
         let releases: Vec<&str> = file.releases.iter().map(String::as_str).collect();
         for (keys, beside) in &file.unread {
             let Some(node) = file.layer.root.lookup(keys.iter().map(String::as_str)) else {
