@@ -230,13 +230,16 @@ fn explain_addresses_list_items_and_fails_when_not_set() {
         text.contains("values.yaml:7:9  sets\n        80\n"),
         "{text}"
     );
-    assert!(text.ends_with("  = merged value\n        8080\n"), "{text}");
+    assert!(
+        text.contains("  = merged value\n        8080\n  read by (whole: iterated, printed or serialized):\n    charts/web/templates/deployment.yaml:"),
+        "{text}"
+    );
     // The chart's second port: a values file replaced the whole list.
     for path in ["ports[1]", "ports[7]", "nothing.here", "labels.tier[0]"] {
         let out = kcc(&demo, &["explain", "alpha", "web", path]);
         assert_exit(&out, 1);
         assert!(
-            stdout(&out).ends_with("(not set)\n"),
+            stdout(&out).contains("(not set)\n"),
             "{path}: {}",
             stdout(&out)
         );
