@@ -43,7 +43,11 @@ fn explain_names_every_layer_that_set_a_key() {
         text.contains("values/alpha/web-values.yaml:1:1  sets"),
         "{text}"
     );
-    assert!(text.trim_end().ends_with("3"), "{text}");
+    assert!(text.contains("  = merged value\n        3\n"), "{text}");
+    assert!(
+        text.contains("  read by:\n    charts/web/templates/deployment.yaml:"),
+        "{text}"
+    );
     let deleted = stdout(&kcc(
         &fixture("demo"),
         &["explain", "alpha", "web", "resources.limits.memory"],
