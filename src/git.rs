@@ -41,8 +41,8 @@ impl Checkout {
     }
 }
 
-/// Runs `git -C dir args...`; its trimmed stdout, or its stderr as the error.
-fn git(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
+/// Runs `git -C dir args...`; its stdout, or its stderr as the error.
+fn git_bytes(dir: &Path, args: &[&str]) -> std::result::Result<Vec<u8>, String> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -51,10 +51,15 @@ fn git(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        Ok(out.stdout)
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
+}
+
+/// Runs `git -C dir args...`; its trimmed stdout, or its stderr as the error.
+fn git(dir: &Path, args: &[&str]) -> std::result::Result<String, String> {
+    git_bytes(dir, args).map(|out| String::from_utf8_lossy(&out).trim().to_string())
 }
 
 /// The project directory relative to the top of its git repository: `""` at the top, else
@@ -203,18 +208,7 @@ pub fn file_at(project_root: &Path, commit: &str, path: &str) -> Result<Option<S
 
 /// Runs `git -C dir args...` whose output is NUL-separated paths.
 fn git_z(dir: &Path, args: &[&str]) -> std::result::Result<Vec<String>, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
-    }
-    Ok(out
-        .stdout
+    Ok(git_bytes(dir, args)?
         .split(|&b| b == 0)
         .filter(|p| !p.is_empty())
         .map(|p| String::from_utf8_lossy(p).into_owned())
