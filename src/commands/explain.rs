@@ -29,12 +29,10 @@ pub fn explain(
             r.name, c.name, installed.reason
         ));
     }
-    text.push_str(&who_reads(
-        fleet,
-        (c, r),
-        &crate::values::path_parts(path),
-        private,
-    ));
+    // Before the merged value, which stays last: scripts read it with `tail -n 1`.
+    let readers = who_reads(fleet, (c, r), &crate::values::path_parts(path), private);
+    let at = text.rfind("  = merged value\n").unwrap_or(text.len());
+    text.insert_str(at, &readers);
     // A chart with several versions: which one this cluster runs, and the pin that says so.
     if fleet.charts.get(&r.chart).is_some_and(|v| v.versioned) {
         text = format!(

@@ -230,8 +230,9 @@ fn explain_addresses_list_items_and_fails_when_not_set() {
         text.contains("values.yaml:7:9  sets\n        80\n"),
         "{text}"
     );
+    assert!(text.ends_with("  = merged value\n        8080\n"), "{text}");
     assert!(
-        text.contains("  = merged value\n        8080\n  read by (whole: iterated, printed or serialized):\n    charts/web/templates/deployment.yaml:"),
+        text.contains("  read by (whole: iterated, printed or serialized):\n    charts/web/templates/deployment.yaml:"),
         "{text}"
     );
     // The chart's second port: a values file replaced the whole list.
@@ -239,7 +240,7 @@ fn explain_addresses_list_items_and_fails_when_not_set() {
         let out = kcc(&demo, &["explain", "alpha", "web", path]);
         assert_exit(&out, 1);
         assert!(
-            stdout(&out).contains("(not set)\n"),
+            stdout(&out).ends_with("(not set)\n"),
             "{path}: {}",
             stdout(&out)
         );

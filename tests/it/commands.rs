@@ -43,7 +43,7 @@ fn explain_names_every_layer_that_set_a_key() {
         text.contains("values/alpha/web-values.yaml:1:1  sets"),
         "{text}"
     );
-    assert!(text.contains("  = merged value\n        3\n"), "{text}");
+    assert!(text.ends_with("  = merged value\n        3\n"), "{text}");
     assert!(
         text.contains("  read by:\n    charts/web/templates/deployment.yaml:"),
         "{text}"
