@@ -41,13 +41,23 @@ fn project() -> tempfile::TempDir {
     project
 }
 
-/// Every 6-character piece of the sentinel, lower-cased, forwards and reversed, and every
+/// Every 6-character piece of the sentinel, lower-cased, forwards, reversed and as kcc's
+/// check rotates it, and every
 /// 8-character piece of its base64.
 fn forbidden() -> Vec<String> {
     let mut pieces = Vec::new();
     let lower = SENTINEL.to_lowercase();
     let reversed: String = lower.chars().rev().collect();
-    for s in [&lower, &reversed] {
+    // kcc's own changed value (see src/render/taint.rs) is as telling as the value.
+    let rotated: String = lower
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => (b'a' + (c as u8 - b'a' + 13) % 26) as char,
+            '0'..='9' => (b'0' + (c as u8 - b'0' + 5) % 10) as char,
+            other => other,
+        })
+        .collect();
+    for s in [&lower, &reversed, &rotated] {
         let chars: Vec<char> = s.chars().collect();
         pieces.extend(chars.windows(6).map(|w| w.iter().collect::<String>()));
     }
@@ -149,6 +159,14 @@ fn every_transform_outside_secret_data_is_refused() {
             "{{% if {t} == '{SENTINEL}' %}}  x: 'yes'{{% else %}}  x: 'no'{{% endif %}}"
         )),
         secret("", &format!("  {{{{ {t} | to_json }}}}: x")),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ {t} | lower | replace('-', '') }}}}\n  namespace: apps\ndata:\n  k: v\n"
+        ),
+        // The real render takes the first branch; the changed one fails, in an error
+        // that quotes the (rotated) value.
+        config_map(&format!(
+            "{{% if {t}[0] == 'Z' %}}  x: a{{% else %}}  x: {{{{ {t} | int }}}}{{% endif %}}"
+        )),
         secret(
             &format!("  annotations:\n    a: {{{{ {t} | lower | to_json }}}}\n"),
             "  k: v",
