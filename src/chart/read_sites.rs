@@ -37,35 +37,24 @@ impl Chart {
             let mut at = 0u32;
             while let Some(instruction) = code.get(at) {
                 let line = code.get_line(at).unwrap_or(1);
-                chain = match (instruction, chain.take()) {
-                    (Instruction::Lookup("values"), done) => {
-                        if let Some((path, l)) = done {
-                            sites.push(self.site(name, l, path));
-                        }
-                        Some((Vec::new(), line))
-                    }
-                    (Instruction::Lookup(var), done) => {
-                        if let Some((path, l)) = done {
-                            sites.push(self.site(name, l, path));
-                        }
-                        aliases.get(var).map(|path| (path.clone(), line))
-                    }
-                    (Instruction::GetAttr(key), Some((mut path, l))) => {
-                        path.push((*key).to_string());
-                        Some((path, l))
-                    }
-                    (Instruction::StoreLocal(var), Some((path, l))) => {
-                        aliases.insert(var, path.clone());
-                        sites.push(self.site(name, l, path));
-                        None
-                    }
-                    (_, Some((path, l))) => {
-                        sites.push(self.site(name, l, path));
-                        None
-                    }
-                    (_, None) => None,
-                };
                 at += 1;
+                // A chain goes on with each attribute; anything else ends it, and may
+                // start the next one.
+                if let (Instruction::GetAttr(key), Some((path, _))) = (instruction, &mut chain) {
+                    path.push((*key).to_string());
+                    continue;
+                }
+                if let Some((path, l)) = chain.take() {
+                    if let Instruction::StoreLocal(var) = instruction {
+                        aliases.insert(var, path.clone());
+                    }
+                    sites.push(self.site(name, l, path));
+                }
+                chain = match instruction {
+                    Instruction::Lookup("values") => Some((Vec::new(), line)),
+                    Instruction::Lookup(var) => aliases.get(var).map(|path| (path.clone(), line)),
+                    _ => None,
+                };
             }
             if let Some((path, l)) = chain {
                 sites.push(self.site(name, l, path));

@@ -100,8 +100,8 @@ fn who_reads(
                     .collect();
                 if found.is_empty() {
                     lines.push(format!(
-                        "{} (through a variable or macro)",
-                        render.chart.name.clone() + "/" + template
+                        "{}/{template} (through a variable or macro)",
+                        render.chart.name
                     ));
                 } else {
                     lines.extend(found);

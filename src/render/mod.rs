@@ -37,6 +37,8 @@ pub struct Fleet {
     expressions: minijinja::Environment<'static>,
     /// Rendered files many clusters render alike, parsed once.
     parsed: ParseCache,
+    /// The value paths kcc reads of every release ([`Project::values_kcc_reads`]).
+    kcc_reads: Vec<Vec<String>>,
 }
 
 /// Which clusters and releases to render, and with which private overlay.
@@ -170,6 +172,7 @@ impl Fleet {
             return Err(Failure::Config(errors));
         }
         Ok(Fleet {
+            kcc_reads: project.values_kcc_reads(),
             project,
             charts,
             layers: LayerCache::default(),
@@ -479,7 +482,13 @@ impl Fleet {
                     let (objects, files) =
                         self.render_objects(&chart, &ctx, &secrets, &recorder)?;
                     if has_private {
-                        self.private_flow(&recorder, &values, &files, (cluster, release, &chart))?;
+                        self.private_flow(
+                            &recorder,
+                            &values,
+                            &files,
+                            (cluster, release, &chart),
+                            &installed,
+                        )?;
                     }
                     let read = self.reads(&recorder, &values);
                     if let (reuse::Offer::None, Some((r, input))) = (offer, shared) {
@@ -494,7 +503,13 @@ impl Fleet {
             Some(reads) => reads,
             None => {
                 if has_private {
-                    self.private_flow(&recorder, &values, &[], (cluster, release, &chart))?;
+                    self.private_flow(
+                        &recorder,
+                        &values,
+                        &[],
+                        (cluster, release, &chart),
+                        &installed,
+                    )?;
                 }
                 self.reads(&recorder, &values)
             }
@@ -534,6 +549,7 @@ impl Fleet {
         values: &Node,
         files: &[crate::manifest::RenderedFile],
         (cluster, release, chart): (&Cluster, &Release, &Chart),
+        installed: &Installed,
     ) -> Result<()> {
         let private = recorder.private_reads(values);
         if private.is_empty() {
@@ -542,9 +558,8 @@ impl Fleet {
         let variant = to_template(&taint::variant(values));
         let mut leaks = Vec::new();
         if let Some(paths) = private.get(&READER_INSTALLED) {
-            let real = self.installed(cluster, release, &to_template(values))?;
             let changed = self.installed(cluster, release, &variant)?;
-            if real.yes != changed.yes {
+            if installed.yes != changed.yes {
                 let names: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
                 leaks.push(
                     Diagnostic::error(
@@ -575,7 +590,7 @@ impl Fleet {
     /// values (its `network:` facts, the chart version pins).
     fn reads(&self, recorder: &Recorder, values: &Node) -> ReadTree {
         let mut reads = recorder.read_tree(values);
-        for path in self.project.values_kcc_reads() {
+        for path in &self.kcc_reads {
             let parts: Vec<&str> = path.iter().map(String::as_str).collect();
             reads.read_whole(&parts, READER_KCC, values);
         }
