@@ -33,6 +33,17 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
     let Some(kind) = tree::kind_no_follow(path) else {
         return Ok(None);
     };
+    // The common case: a file, not a link, in a directory already resolved. Its real path
+    // is its directory's plus its name, without resolving every component again (a
+    // --since check of 1,000 clusters reads 9,000 files).
+    if kind == Kind::File
+        && !tree::is_mounted(path)
+        && let (Some(dir), Some(name)) = (path.parent(), path.file_name())
+        && let (Some(real_dir), Some(real_root)) = (real_dir(dir), real_dir(root))
+        && real_dir.starts_with(&real_root)
+    {
+        return read_file(&real_dir.join(name)).map(Some);
+    }
     let refuse = |message: String| {
         Err(Failure::Config(vec![Diagnostic::error(
             "input/path",
@@ -81,6 +92,25 @@ pub fn read_optional_inside(path: &Path, root: &Path) -> Result<Option<String>> 
     read_file(&real).map(Some)
 }
 
+/// A directory's real path, resolved once per run: every values file of a cluster lies in
+/// one directory. None when it does not resolve (the caller then takes the slow path, which
+/// says why).
+fn real_dir(dir: &Path) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static REAL: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let cache = REAL.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().expect("real dirs poisoned").get(dir) {
+        return Some(hit.clone());
+    }
+    let real = std::fs::canonicalize(dir).ok()?;
+    cache
+        .lock()
+        .expect("real dirs poisoned")
+        .insert(dir.to_path_buf(), real.clone());
+    Some(real)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,7 +130,12 @@ mod tests {
         assert_eq!(read("values/a.yaml").unwrap().as_deref(), Some("a: 1"));
         assert_eq!(read("values/in.yaml").unwrap().as_deref(), Some("a: 1"));
         assert!(read("values/missing.yaml").unwrap().is_none());
-        for bad in ["values/out.yaml", "values/sub"] {
+        // A file that is no link, in a directory that links out.
+        std::fs::create_dir(dir.path().join("elsewhere")).unwrap();
+        std::fs::write(dir.path().join("elsewhere/b.yaml"), "b: 2").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), root.join("values/linked"))
+            .unwrap();
+        for bad in ["values/out.yaml", "values/sub", "values/linked/b.yaml"] {
             match read(bad) {
                 Err(Failure::Config(d)) => assert_eq!(d[0].rule, "input/path"),
                 other => panic!("{bad}: {:?}", other.map(|_| ())),

@@ -312,18 +312,16 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// (`input/too-large`, `input/encoding`) if it is too large or not UTF-8.
 pub fn read_file(path: &std::path::Path) -> Result<String> {
     let cannot = |e: std::io::Error| Failure::Fatal(format!("cannot read {}: {e}", path.display()));
-    let size = crate::tree::len(path).map_err(cannot)?;
-    if size > MAX_FILE_BYTES {
-        return Err(Failure::Config(vec![Diagnostic::error(
+    match crate::tree::read_at_most(path, MAX_FILE_BYTES).map_err(cannot)? {
+        Ok(bytes) => text_of(&path.display().to_string(), bytes),
+        Err(size) => Err(Failure::Config(vec![Diagnostic::error(
             "input/too-large",
             format!(
                 "{} is {size} bytes, more than kcc reads ({MAX_FILE_BYTES} bytes, 16 MiB)",
                 path.display()
             ),
-        )]));
+        )])),
     }
-    let bytes = crate::tree::read(path).map_err(cannot)?;
-    text_of(&path.display().to_string(), bytes)
 }
 
 /// The bytes read from `name` as text; not UTF-8 is an `input/encoding` error naming the

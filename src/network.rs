@@ -109,6 +109,9 @@ pub struct Network {
     pub masters: Vec<Range>,
 }
 
+/// The top-level values key holding a cluster's ranges.
+pub const VALUES_KEY: &str = "network";
+
 impl Network {
     /// Reads the allocations from a cluster's merged values; malformed entries are left
     /// out and reported as `network/cidr`.
@@ -119,7 +122,7 @@ impl Network {
             ("serviceCIDRs", Purpose::Services),
             ("podCIDRs", Purpose::Pods),
         ] {
-            let Some(block) = values.lookup(["network", key]) else {
+            let Some(block) = values.lookup([VALUES_KEY, key]) else {
                 continue;
             };
             let Some(map) = block.as_map() else {

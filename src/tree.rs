@@ -224,6 +224,12 @@ impl Drop for Mount {
 }
 
 /// The mounted tree `path` lies in, its mount point and the path relative to it.
+/// True when `path` lies in a mounted tree, not on disk.
+pub fn is_mounted(path: &Path) -> bool {
+    let mounts = MOUNTS.read().expect("mounts poisoned");
+    mounts.iter().any(|(root, _)| path.starts_with(root))
+}
+
 fn mounted(path: &Path) -> Option<(Arc<MemTree>, PathBuf, PathBuf)> {
     let mounts = MOUNTS.read().expect("mounts poisoned");
     mounts.iter().find_map(|(root, tree)| {
@@ -333,43 +339,47 @@ pub fn read_dir(path: &Path) -> io::Result<Vec<PathBuf>> {
         .collect()
 }
 
-/// The size in bytes of the file at `path` (links followed).
-pub fn len(path: &Path) -> io::Result<u64> {
-    if let Some((tree, root, rel)) = mounted(path) {
-        return match mounted_file(&tree, &root, &rel, path)? {
-            Entry::File { size, .. } => Ok(size),
-            _ => Err(not_found(path)),
-        };
-    }
-    Ok(std::fs::metadata(path)?.len())
-}
-
 /// The bytes of the file at `path` (links followed). Whatever is found there is opened
 /// without blocking and read only if it is a regular file: a FIFO put where a file was
 /// checked a moment before must not hang kcc.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    read_at_most(path, u64::MAX - 1).map(|read| read.unwrap_or_default())
+}
+
+/// As [`read`], but the bytes only when there are at most `max` of them; else
+/// `Err(size)`, without reading them. One open, for the size and the bytes.
+pub fn read_at_most(path: &Path, max: u64) -> io::Result<Result<Vec<u8>, u64>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     if let Some((tree, root, rel)) = mounted(path) {
         return match mounted_file(&tree, &root, &rel, path)? {
-            Entry::File { id, .. } => Ok(tree.blob(&id)?.as_ref().clone()),
+            Entry::File { size, .. } if size > max => Ok(Err(size)),
+            Entry::File { id, .. } => Ok(Ok(tree.blob(&id)?.as_ref().clone())),
             _ => Err(not_found(path)),
         };
     }
-    let mut file = std::fs::File::options()
+    let file = std::fs::File::options()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)?;
-    let t = file.metadata()?.file_type();
+    let meta = file.metadata()?;
+    let t = meta.file_type();
     if !t.is_file() {
         return Err(io::Error::other(format!(
             "it is {}, not a file",
             type_name(&t)
         )));
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    if meta.len() > max {
+        return Ok(Err(meta.len()));
+    }
+    // A file that grew since is cut at `max` + 1 bytes, which the caller sees as too long.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Ok(Err(bytes.len() as u64));
+    }
+    Ok(Ok(bytes))
 }
 
 /// What a file type is, in words: "a FIFO (named pipe)", "a character device", ...
@@ -449,7 +459,14 @@ mod tests {
         assert!(is_file(&at("kcc.yaml")) && !is_file(&at("values")));
         assert_eq!(read(&at("values/alias.yaml")).unwrap(), b"a: 1");
         assert_eq!(read(&at("charts/common.yaml")).unwrap(), b"a: 1");
-        assert_eq!(len(&at("values/up.yaml")).unwrap(), 12);
+        assert_eq!(read_at_most(&at("values/up.yaml"), 11).unwrap(), Err(12));
+        assert_eq!(
+            read_at_most(&at("values/up.yaml"), 12)
+                .unwrap()
+                .unwrap()
+                .len(),
+            12
+        );
         assert_eq!(
             kind_no_follow(&at("values/alias.yaml")),
             Some(Kind::Symlink)

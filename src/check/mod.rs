@@ -141,7 +141,7 @@ pub fn check(
         views.par_iter().map(|view| checker.cluster(view)).collect();
     let (diagnostics, facts): (Vec<_>, Vec<_>) = per_cluster.into_iter().unzip();
     let mut all: Vec<Diagnostic> = diagnostics.into_iter().flatten().collect();
-    all.extend(checker.fleet(&facts));
+    all.extend(checker.fleet(&facts, checker.files(&rules::Judged::default())));
     Ok(crate::diagnostic::dedup(all))
 }
 
@@ -256,9 +256,15 @@ impl<'a> Checker<'a> {
         })
     }
 
-    /// The fleet-wide rules, over every cluster's facts in kcc.yaml order.
-    pub fn fleet(&self, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
-        rules::fleet_rules(self.fleet, facts)
+    /// The rules about the project's files, judging the files `judged` says.
+    pub fn files(&self, judged: &rules::Judged) -> rules::FileFindings {
+        rules::file_rules(self.fleet, judged)
+    }
+
+    /// The fleet-wide rules, over every cluster's facts in kcc.yaml order, with what the
+    /// file rules found.
+    pub fn fleet(&self, facts: &[ClusterFacts], files: rules::FileFindings) -> Vec<Diagnostic> {
+        rules::fleet_rules(self.fleet, facts, files)
     }
 }
 

@@ -124,16 +124,20 @@ impl super::Checker<'_> {
                 Some(chart) if !values_read => fleet
                     .installed(cluster, release, &Mj::from(()))
                     .map(|installed| (chart, installed, Node::null())),
-                _ => fleet.input(cluster, release, None).and_then(|input| {
+                // `installed` may read any value: all are merged.
+                _ if installed_reads => fleet.input(cluster, release, None).and_then(|input| {
                     let values = input.values();
-                    // An expression that does not name `values` cannot read them.
-                    let template = match installed_reads {
-                        true => to_template(&values),
-                        false => Mj::from(()),
-                    };
-                    let installed = fleet.installed(cluster, release, &template)?;
+                    let installed = fleet.installed(cluster, release, &to_template(&values))?;
                     Ok((input.choice.chart, installed, values))
                 }),
+                // Else only the keys the facts read.
+                _ => fleet
+                    .values_of_keys(cluster, release, super::rules::FACT_KEYS)
+                    .and_then(|(chart, values)| {
+                        // An expression that does not name `values` cannot read them.
+                        let installed = fleet.installed(cluster, release, &Mj::from(()))?;
+                        Ok((chart, installed, values))
+                    }),
             };
             match made {
                 Ok((chart, installed, values)) => renders.push(ReleaseRender {

@@ -121,20 +121,28 @@ pub fn run(
         notes.extend(target_newer_clusters(fleet, t)?);
     }
     let checker = check::Checker::new(fleet, target)?;
-    let outcomes = fleet
-        .project
-        .clusters
-        .par_iter()
-        .enumerate()
-        .map(|(i, cluster)| match checked(i) {
-            true => check_cluster(fleet, &checker, cluster),
-            false => Ok(ClusterOutcome {
-                diagnostics: Vec::new(),
-                failed: Vec::new(),
-                facts: checker.facts_unrendered(cluster),
-            }),
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let judged = check::rules::Judged::all_but(&fleet.project, checked);
+    // The file rules need no render: they run beside the clusters' checks.
+    let (outcomes, files) = rayon::join(
+        || {
+            fleet
+                .project
+                .clusters
+                .par_iter()
+                .enumerate()
+                .map(|(i, cluster)| match checked(i) {
+                    true => check_cluster(fleet, &checker, cluster),
+                    false => Ok(ClusterOutcome {
+                        diagnostics: Vec::new(),
+                        failed: Vec::new(),
+                        facts: checker.facts_unrendered(cluster),
+                    }),
+                })
+                .collect::<Result<Vec<_>>>()
+        },
+        || checker.files(&judged),
+    );
+    let outcomes = outcomes?;
     // An interrupted update first: it explains whatever drift follows.
     let mut diagnostics: Vec<Diagnostic> = golden::interrupted(fleet.root()).into_iter().collect();
     let mut failed = Vec::new();
@@ -144,7 +152,7 @@ pub fn run(
         failed.extend(outcome.failed);
         facts.push(outcome.facts);
     }
-    diagnostics.extend(checker.fleet(&facts));
+    diagnostics.extend(checker.fleet(&facts, files));
     diagnostics.extend(golden::drift_outside_clusters(fleet)?);
     if let Some(rev) = base {
         let compared = super::diff::compare(fleet.root(), Some(rev), false)?;

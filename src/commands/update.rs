@@ -19,12 +19,19 @@ pub fn update(fleet: &Fleet) -> Result<String> {
     // Locked from the start; each cluster's new files are staged as soon as it is rendered,
     // so only one cluster's texts are held at a time. Dropped on an error: golden/ stays old.
     let staging = Mutex::new(golden::Update::begin(fleet.root())?);
-    let outcomes = fleet
-        .project
-        .clusters
-        .par_iter()
-        .map(|cluster| update_cluster(fleet, &checker, cluster, &staging))
-        .collect::<Result<Vec<_>>>()?;
+    // The file rules need no render: they run beside the clusters.
+    let (outcomes, files) = rayon::join(
+        || {
+            fleet
+                .project
+                .clusters
+                .par_iter()
+                .map(|cluster| update_cluster(fleet, &checker, cluster, &staging))
+                .collect::<Result<Vec<_>>>()
+        },
+        || checker.files(&crate::check::rules::Judged::default()),
+    );
+    let outcomes = outcomes?;
     let mut errors = Vec::new();
     let mut facts = Vec::new();
     let mut changes = Vec::new();
@@ -33,7 +40,7 @@ pub fn update(fleet: &Fleet) -> Result<String> {
         facts.push(outcome.facts);
         changes.extend(outcome.changes);
     }
-    errors.extend(checker.fleet(&facts));
+    errors.extend(checker.fleet(&facts, files));
     errors.retain(|d| d.severity == Severity::Error);
     if !errors.is_empty() {
         return Err(Failure::Refused {

@@ -232,6 +232,27 @@ impl Fleet {
         })
     }
 
+    /// The chart a release renders with, and its values under the top-level `keys` only:
+    /// what [`Fleet::input`] and [`ReleaseInput::values`] give under those keys, without
+    /// merging the rest (the facts of a cluster not rendered need a few keys of 1,000
+    /// clusters' values).
+    pub fn values_of_keys(
+        &self,
+        cluster: &Cluster,
+        release: &Release,
+        keys: &[&str],
+    ) -> Result<(Arc<Chart>, Node)> {
+        let files = self.file_layers(cluster, release, None)?;
+        let mut wanted = keys.to_vec();
+        wanted.push(self.project.chart_pins.values_key.as_str());
+        let merged_files = crate::values::merge_files_keys(&files, &wanted);
+        let chart = self.choose_chart(release, &merged_files)?.chart;
+        let defaults = crate::values::only_keys(&chart.defaults.root, keys);
+        let values =
+            crate::values::coalesce(crate::values::only_keys(&merged_files, keys), &defaults);
+        Ok((chart, values))
+    }
+
     /// The version of the release's chart its values pin (kcc.yaml `chartVersions`), or the
     /// newest. A pin to a version the chart does not have is an error at the pin.
     pub fn choose_chart(&self, release: &Release, merged_files: &Node) -> Result<ChartChoice> {

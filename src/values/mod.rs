@@ -169,6 +169,28 @@ pub fn merge_files(files: &[Arc<Layer>]) -> Node {
     files.iter().fold(empty, |acc, l| overlay(acc, &l.root))
 }
 
+/// The top-level `keys` of a values root (a map), with the root's origin: merging these
+/// cut-down roots gives what merging the whole roots gives under those keys, at the cost of
+/// those keys only.
+pub fn only_keys(root: &Node, keys: &[&str]) -> Node {
+    let map = match &root.value {
+        Value::Map(map) => keys
+            .iter()
+            .filter_map(|k| map.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect(),
+        _ => Default::default(),
+    };
+    Node::new(Value::Map(map), root.origin.clone())
+}
+
+/// [`merge_files`] under the top-level `keys` only.
+pub fn merge_files_keys(files: &[Arc<Layer>], keys: &[&str]) -> Node {
+    let empty = Node::new(Value::Map(Default::default()), None);
+    files
+        .iter()
+        .fold(empty, |acc, l| overlay(acc, &only_keys(&l.root, keys)))
+}
+
 /// Where a merged leaf came from, for messages about rendered objects.
 pub fn origin_of<'a>(values: &'a Node, path: &[&str]) -> Option<&'a Origin> {
     values.lookup(path.iter().copied())?.origin.as_ref()

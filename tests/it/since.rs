@@ -15,22 +15,32 @@ fn committed_fleet() -> tempfile::TempDir {
     dir
 }
 
-/// A full check's diagnostics as a check of only `clusters` reports them: each one's
-/// cluster list cut to those clusters, and dropped when none is left. Fleet-wide ones (no
-/// cluster) stay.
-fn restricted(full: &[Value], clusters: &BTreeSet<&str>) -> Vec<String> {
+/// A full check's diagnostics as a check of only `clusters` of the fleet at `dir` reports
+/// them: each one's cluster list cut to those clusters, and dropped when none is left.
+/// Fleet-wide ones (no cluster) stay, but for those at a file under `values/<cluster>/` of
+/// a cluster not checked: that file feeds only its cluster.
+fn restricted(dir: &Path, full: &[Value], clusters: &BTreeSet<&str>) -> Vec<String> {
+    let not_checked = |file: &str| {
+        file.strip_prefix("values/")
+            .and_then(|f| f.split_once('/'))
+            .is_some_and(|(cluster, _)| {
+                !clusters.contains(cluster) && dir.join("golden").join(cluster).is_dir()
+            })
+    };
     let mut out: Vec<String> = full
         .iter()
         .filter_map(|d| {
             let mut d = d.clone();
-            if let Some(list) = d.get_mut("clusters").and_then(Value::as_array_mut) {
-                if list.is_empty() {
-                    return Some(d.to_string());
+            let file = d["file"].as_str().unwrap_or_default().to_string();
+            match d.get_mut("clusters").and_then(Value::as_array_mut) {
+                Some(list) if !list.is_empty() => {
+                    list.retain(|c| clusters.contains(c["name"].as_str().unwrap()));
+                    if list.is_empty() {
+                        return None;
+                    }
                 }
-                list.retain(|c| clusters.contains(c["name"].as_str().unwrap()));
-                if list.is_empty() {
-                    return None;
-                }
+                _ if not_checked(&file) => return None,
+                _ => {}
             }
             Some(d.to_string())
         })
@@ -54,7 +64,7 @@ fn assert_since_is_full_check(dir: &Path, clusters: &[&str]) -> Vec<Value> {
     let wanted: BTreeSet<&str> = clusters.iter().copied().collect();
     let mut got: Vec<String> = json_lines(&since).iter().map(Value::to_string).collect();
     got.sort();
-    assert_eq!(got, restricted(&json_lines(&full), &wanted));
+    assert_eq!(got, restricted(dir, &json_lines(&full), &wanted));
     let text = stdout(&kcc(dir, &["check", "--since", "HEAD"]));
     let summary = text.lines().last().unwrap_or_default().to_string();
     let releases = 8;
@@ -384,4 +394,43 @@ fn affected_tells_read_from_merged() {
             "read"
         ]
     );
+}
+
+#[test]
+fn a_file_of_a_cluster_not_checked_is_judged_with_that_cluster() {
+    let dir = committed_fleet();
+    let codfw = dir.path().join("values/codfw/coredns-values.yaml");
+    let text = std::fs::read_to_string(&codfw).unwrap();
+    write(&codfw, &format!("{text}\nlegacyFlag: yes\n"));
+    commit_all_again(dir.path());
+    let at_codfw = |found: &[Value]| -> BTreeSet<String> {
+        found
+            .iter()
+            .filter(|d| d["file"] == "values/codfw/coredns-values.yaml")
+            .map(|d| d["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let both = BTreeSet::from([
+        "values/unknown-key".to_string(),
+        "yaml/ambiguous".to_string(),
+    ]);
+    // A full check judges codfw's file; a check of eqiad's change does not.
+    assert_eq!(
+        at_codfw(&json_lines(&kcc(
+            dir.path(),
+            &["check", "--format", "json"]
+        ))),
+        both
+    );
+    edit_file(
+        &dir.path().join("values/eqiad/coredns-values.yaml"),
+        "replicaCount: 12",
+        "replicaCount: 13",
+    );
+    let found = assert_since_is_full_check(dir.path(), &["eqiad"]);
+    assert!(at_codfw(&found).is_empty(), "{found:?}");
+    // Once codfw changes too, its file is judged again.
+    write(&codfw, &format!("{text}\nlegacyFlag: yes\nreplicas: 2\n"));
+    let found = assert_since_is_full_check(dir.path(), &["codfw", "eqiad"]);
+    assert!(at_codfw(&found).is_superset(&both), "{found:?}");
 }

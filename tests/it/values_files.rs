@@ -256,3 +256,25 @@ fn a_misspelt_toggle_gets_a_suggestion() {
     let notes = found[0]["notes"].to_string();
     assert!(notes.contains("did you mean `extras`?"), "{notes}");
 }
+
+#[test]
+fn a_toggle_a_values_file_names_is_tested() {
+    let project = copy_project(&fixture("demo"));
+    let p = project.path();
+    edit_file(&p.join("kcc.yaml"), "toggles: []", "toggles: [blue_green]");
+    let (_, diagnostics) = check_json(p);
+    assert_eq!(
+        with_rule(&diagnostics, "project/toggle").len(),
+        1,
+        "{diagnostics:#?}"
+    );
+    // Named by a value (another tool tests it there): tested.
+    let common = p.join("values/common.yaml");
+    let text = std::fs::read_to_string(&common).unwrap();
+    write(&common, &format!("{text}\ndeployStrategy: blue_green\n"));
+    let (_, diagnostics) = check_json(p);
+    assert!(
+        with_rule(&diagnostics, "project/toggle").is_empty(),
+        "{diagnostics:#?}"
+    );
+}

@@ -42,9 +42,12 @@ pub fn parse_asn(node: &Node) -> Result<u64, String> {
 }
 
 /// The cluster's own AS number and where it was set, if the values set one.
+/// The top-level values key holding a cluster's AS number.
+pub const VALUES_KEY: &str = "BGPConfiguration";
+
 fn cluster_asn(values: &Node) -> Option<(Result<u64, String>, Option<&Origin>)> {
     let node = values
-        .lookup(["BGPConfiguration", "asNumber"])
+        .lookup([VALUES_KEY, "asNumber"])
         .filter(|n| !matches!(n.value, Value::Null))?;
     Some((parse_asn(node), node.origin.as_ref()))
 }

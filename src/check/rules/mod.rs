@@ -37,6 +37,8 @@ mod unread;
 pub mod unused;
 mod yaml;
 
+use std::collections::HashSet;
+
 use super::{ClusterFacts, ClusterView, trace_value};
 use crate::diagnostic::Diagnostic;
 use crate::manifest::Object;
@@ -66,26 +68,89 @@ pub fn cluster_rules(fleet: &Fleet, view: &ClusterView) -> Vec<Diagnostic> {
 /// The chart whose releases hold a cluster's AS number (its `BGPConfiguration`).
 pub const BGP_CHART: &str = "calico";
 
-/// Rules across clusters.
-pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts]) -> Vec<Diagnostic> {
+/// Which values files the file-wide rules (`yaml/ambiguous`, `values/unknown-key`) judge:
+/// every one, or under `--since` those that may feed a checked cluster. A file under
+/// `values/<cluster>/` of a cluster not checked feeds that cluster only (unless kcc.yaml
+/// names it as a release's extra layer), so what it says belongs to that cluster's check.
+#[derive(Default)]
+pub struct Judged {
+    /// The clusters not checked.
+    skipped: HashSet<String>,
+    /// The releases' extra layers, which may lie anywhere.
+    extras: HashSet<String>,
+}
+
+impl Judged {
+    /// Judges every file but those of the clusters not `checked`.
+    pub fn all_but(project: &crate::project::Project, checked: impl Fn(usize) -> bool) -> Judged {
+        Judged {
+            skipped: project
+                .clusters
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !checked(*i))
+                .map(|(_, c)| c.name.clone())
+                .collect(),
+            extras: project
+                .releases
+                .iter()
+                .flat_map(|r| r.values.iter().cloned())
+                .collect(),
+        }
+    }
+
+    /// True when the rules judge `file` (project-relative, `/`-separated).
+    pub fn judges(&self, file: &str) -> bool {
+        match file.strip_prefix("values/").and_then(|f| f.split_once('/')) {
+            Some((dir, _)) => !self.skipped.contains(dir) || self.extras.contains(file),
+            None => true,
+        }
+    }
+}
+
+/// What the rules about files (not renders) found: they need no render, so they run while
+/// the clusters are checked.
+pub struct FileFindings {
+    ambiguous: Vec<Diagnostic>,
+    unread: Vec<Diagnostic>,
+    unknown: Vec<Diagnostic>,
+    toggles: Vec<Diagnostic>,
+}
+
+/// The rules about the project's files.
+pub fn file_rules(fleet: &Fleet, judged: &Judged) -> FileFindings {
+    let values_files = values_dir_files(fleet.root());
+    FileFindings {
+        ambiguous: yaml::ambiguous(&fleet.project, &values_files, judged),
+        unread: unread::check(&fleet.project, &values_files),
+        unknown: unknown_keys::check(fleet, judged),
+        toggles: toggles::check(fleet),
+    }
+}
+
+/// Rules across clusters, with what the file rules found, in one order.
+pub fn fleet_rules(fleet: &Fleet, facts: &[ClusterFacts], files: FileFindings) -> Vec<Diagnostic> {
     let mut d = network::fleet_overlap(facts);
     d.extend(bgp::fleet_unique(facts));
-    d.extend(yaml::ambiguous(&fleet.project));
-    d.extend(unread::check(&fleet.project));
-    let unknown = unknown_keys::check(fleet);
+    d.extend(files.ambiguous);
+    d.extend(files.unread);
     // A top-level key no chart knows is already `values/unknown-key` at that line.
     let at = |d: &Diagnostic| d.origin.as_ref().map(|o| (o.file.path.clone(), o.line));
-    let said: Vec<_> = unknown.iter().map(at).collect();
-    d.extend(unknown);
+    let said: Vec<_> = files.unknown.iter().map(at).collect();
+    d.extend(files.unknown);
     d.extend(
         unused::check(fleet, facts)
             .into_iter()
             .filter(|u| !said.contains(&at(u))),
     );
-    d.extend(toggles::check(fleet));
+    d.extend(files.toggles);
     d.extend(chart_versions::unused(fleet, facts));
     d
 }
+
+/// The top-level values keys [`facts`] reads: the cluster's ranges and its AS number.
+/// A cluster not rendered merges these only.
+pub const FACT_KEYS: &[&str] = &[crate::network::VALUES_KEY, bgp::VALUES_KEY];
 
 /// What the fleet rules need of a cluster (see [`ClusterFacts`]).
 pub fn facts(fleet: &Fleet, view: &ClusterView) -> ClusterFacts {

@@ -9,10 +9,16 @@ use std::collections::{BTreeSet, HashSet};
 use crate::diagnostic::Diagnostic;
 use crate::render::Fleet;
 
-/// The whole words (names: letters, digits, `_`, `-`) of `text`, added to `out`.
-fn add_words(text: &str, out: &mut HashSet<String>) {
+/// The whole words (names: letters, digits, `_`, `-`) of `text`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
     let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    for word in text.split(|c: char| !is_name(c)).filter(|w| !w.is_empty()) {
+    text.split(move |c: char| !is_name(c))
+        .filter(|w| !w.is_empty())
+}
+
+/// The whole words of `text`, added to `out`.
+fn add_words(text: &str, out: &mut HashSet<String>) {
+    for word in words(text) {
         if !out.contains(word) {
             out.insert(word.to_string());
         }
@@ -55,22 +61,33 @@ fn kcc_words(fleet: &Fleet) -> HashSet<String> {
     out
 }
 
-/// Every word of the values files (where a value may name a toggle).
-fn values_words(fleet: &Fleet) -> HashSet<String> {
-    let mut out = HashSet::new();
+/// Which of `wanted` a values file names as a whole word (a value may name a toggle). The
+/// files are read only until all are found: most toggles are tested by kcc itself, and
+/// then none is read.
+fn named_in_values<'t>(fleet: &Fleet, wanted: &BTreeSet<&'t str>) -> BTreeSet<&'t str> {
+    let mut missing = wanted.clone();
+    let mut found = BTreeSet::new();
+    if missing.is_empty() {
+        return found;
+    }
     let values = fleet.root().join("values");
     for file in crate::source::files_under(&values, &|_| true) {
         if let Ok(text) = crate::confine::read_inside(&file, fleet.root()) {
-            add_words(&text, &mut out);
+            for word in words(&text) {
+                if let Some(toggle) = missing.take(word) {
+                    found.insert(toggle);
+                }
+            }
+        }
+        if missing.is_empty() {
+            break;
         }
     }
-    out
+    found
 }
 
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     let kcc_words = kcc_words(fleet);
-    let values_words = values_words(fleet);
-    let tested = |toggle: &str| kcc_words.contains(toggle) || values_words.contains(toggle);
     let all: BTreeSet<&str> = fleet
         .project
         .clusters
@@ -78,10 +95,13 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
         .flat_map(|c| c.toggles.iter().map(String::as_str))
         .collect();
     let external = &fleet.project.external_toggles;
+    let declared = |t: &str| external.iter().any(|e| e == t) || kcc_words.contains(t);
+    let others: BTreeSet<&str> = all.iter().copied().filter(|t| !declared(t)).collect();
+    let in_values = named_in_values(fleet, &others);
     let used: BTreeSet<&str> = all
         .iter()
         .copied()
-        .filter(|t| external.iter().any(|e| e == t) || tested(t))
+        .filter(|t| declared(t) || in_values.contains(t))
         .collect();
     let mut out = Vec::new();
     for cluster in &fleet.project.clusters {

@@ -14,7 +14,10 @@ use crate::source::SourceFile;
 use crate::yaml::load_one;
 
 /// Each release-owned values file that exists, with the charts reading it.
-fn release_files(fleet: &Fleet) -> BTreeMap<String, BTreeSet<&str>> {
+fn release_files<'a>(
+    fleet: &'a Fleet,
+    judged: &super::Judged,
+) -> BTreeMap<String, BTreeSet<&'a str>> {
     let mut files: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     for release in &fleet.project.releases {
         let mut own: Vec<String> = release.values.clone();
@@ -26,7 +29,7 @@ fn release_files(fleet: &Fleet) -> BTreeMap<String, BTreeSet<&str>> {
                 .map(|c| crate::project::cluster_release_values(&c.name, &release.name)),
         );
         for file in own {
-            if fleet.root().join(&file).is_file() {
+            if judged.judges(&file) && fleet.root().join(&file).is_file() {
                 files
                     .entry(file)
                     .or_default()
@@ -37,9 +40,9 @@ fn release_files(fleet: &Fleet) -> BTreeMap<String, BTreeSet<&str>> {
     files
 }
 
-pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
+pub fn check(fleet: &Fleet, judged: &super::Judged) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (file, charts) in release_files(fleet) {
+    for (file, charts) in release_files(fleet, judged) {
         let known: BTreeSet<String> = charts
             .iter()
             .filter_map(|c| fleet.charts.get(*c))

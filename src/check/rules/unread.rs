@@ -54,12 +54,9 @@ fn closest<'a>(file: &str, readable: &'a BTreeSet<String>) -> Option<&'a str> {
 
 /// Diagnostics for the values files of `project` that nothing reads, and for groups with
 /// no values file.
-pub fn check(project: &Project) -> Vec<Diagnostic> {
+pub fn check(project: &Project, values_dir: &[(std::path::PathBuf, String)]) -> Vec<Diagnostic> {
     let readable = readable(project);
-    let present: Vec<String> = super::values_dir_files(&project.root)
-        .into_iter()
-        .map(|(_, shown)| shown)
-        .collect();
+    let present: Vec<String> = values_dir.iter().map(|(_, shown)| shown.clone()).collect();
     let unread: Vec<&String> = present.iter().filter(|f| !readable.contains(*f)).collect();
     let mut out = Vec::new();
     // Top-level files that a missing group was probably meant to be: reported once, there.

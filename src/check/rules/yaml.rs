@@ -18,10 +18,10 @@ use crate::source::{Origin, SourceFile};
 
 const RULE: &str = "yaml/ambiguous";
 
-/// Every values file of a project with the name messages give it: `values/**/*.yaml` and
-/// `<charts>/*/values.yaml`, sorted by name.
-pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
-    let mut files = super::values_dir_files(&project.root);
+/// Every values file of a project with the name messages give it: `values/**/*.yaml`
+/// (`values_dir`) and `<charts>/*/values.yaml`, sorted by name.
+pub fn values_files(project: &Project, values_dir: &[(PathBuf, String)]) -> Vec<(PathBuf, String)> {
+    let mut files = values_dir.to_vec();
     if let Ok(charts) = std::fs::read_dir(project.charts_path()) {
         for chart in charts.flatten() {
             let path = chart.path().join("values.yaml");
@@ -39,10 +39,15 @@ pub fn values_files(project: &Project) -> Vec<(PathBuf, String)> {
     files
 }
 
-/// The warnings for every values file of `project`.
-pub fn ambiguous(project: &Project) -> Vec<Diagnostic> {
-    values_files(project)
+/// The warnings for the values files of `project` that `judged` judges.
+pub fn ambiguous(
+    project: &Project,
+    values_dir: &[(PathBuf, String)],
+    judged: &super::Judged,
+) -> Vec<Diagnostic> {
+    values_files(project, values_dir)
         .into_iter()
+        .filter(|(_, shown)| judged.judges(shown))
         .filter_map(|(path, shown)| {
             // Chart defaults may live in a charts directory outside the project.
             let charts = project.charts_path();
