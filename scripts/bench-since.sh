@@ -27,20 +27,6 @@ if [ -n "${FLEET:-}" ]; then
     fleet=$FLEET
 else
 "$repo/scripts/synth-fleet" "$n" "$fleet" --from eqiad --kcc "$kcc" --no-update >/dev/null
-# Clones of one cluster set only its toggles: the external toggles no clone sets would be
-# `project/toggle` errors.
-python3 - "$fleet/kcc.yaml" <<'EOF'
-import re, sys
-path = sys.argv[1]
-text = open(path).read()
-m = re.search(r'^externalToggles: \[(.*)\]$', text, re.M)
-if m:
-    clusters = text.split('\nclusters:', 1)[1]
-    kept = [t.strip() for t in m.group(1).split(',')
-            if re.search(r'\b' + re.escape(t.strip()) + r'\b', clusters)]
-    text = text[:m.start()] + 'externalToggles: [' + ', '.join(kept) + ']' + text[m.end():]
-open(path, 'w').write(text)
-EOF
 (cd "$fleet" && "$kcc" update >/dev/null)
 git -C "$fleet" init -q
 git -C "$fleet" add -A
