@@ -7,10 +7,11 @@
 //! of that chart, whatever version the release pins (a pin is a values change, and its
 //! file feeds the pair anyway).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
-use crate::project::{PROJECT_FILE, Project};
+use crate::project::{LayerKind, PROJECT_FILE, Project};
 
 /// The part a file plays for the pairs it feeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,6 +85,9 @@ pub struct Layout<'a> {
     project: &'a Project,
     root: PathBuf,
     charts: PathBuf,
+    /// Each values file of the layer plan, by project-relative path: what it is to which
+    /// pairs. Built when first asked for.
+    plan: OnceLock<HashMap<String, BTreeMap<LayerKind, BTreeSet<Pair>>>>,
 }
 
 impl<'a> Layout<'a> {
@@ -93,7 +97,29 @@ impl<'a> Layout<'a> {
             root: real(&project.root),
             charts: real(&project.charts_path()),
             project,
+            plan: OnceLock::new(),
         }
+    }
+
+    /// The layer plan of every pair, by file.
+    fn plan(&self) -> &HashMap<String, BTreeMap<LayerKind, BTreeSet<Pair>>> {
+        self.plan.get_or_init(|| {
+            let mut by_file: HashMap<String, BTreeMap<LayerKind, BTreeSet<Pair>>> = HashMap::new();
+            for (c, cluster) in self.project.clusters.iter().enumerate() {
+                for (r, release) in self.project.releases.iter().enumerate() {
+                    for layer in self.project.layer_plan(cluster, release) {
+                        let file = slashed(&normalized(Path::new(&layer.path)));
+                        by_file
+                            .entry(file)
+                            .or_default()
+                            .entry(layer.kind)
+                            .or_default()
+                            .insert((c, r));
+                    }
+                }
+            }
+            by_file
+        })
     }
 
     /// The path relative to the project root (`/`-separated), when it lies inside it.
@@ -159,42 +185,15 @@ impl<'a> Layout<'a> {
         if rel == PROJECT_FILE {
             add(Role::Project, self.all_pairs());
         }
-        if rel == "values/common.yaml" {
-            add(Role::Common, self.all_pairs());
-        }
-        let extra: BTreeSet<Pair> = (0..self.project.releases.len())
-            .filter(|&r| {
-                self.project.releases[r]
-                    .values
-                    .iter()
-                    .any(|v| same(v, &rel))
-            })
-            .flat_map(|r| self.release_pairs(r))
-            .collect();
-        add(Role::ReleaseExtra, extra);
-        if let Some(group) = rel
-            .strip_prefix("values/")
-            .and_then(|f| f.strip_suffix(".yaml"))
-            .filter(|g| !g.contains('/'))
-        {
-            let pairs = (0..self.project.clusters.len())
-                .filter(|&c| self.project.clusters[c].group == group)
-                .flat_map(|c| self.cluster_pairs(c))
-                .collect();
-            add(Role::Group, pairs);
-        }
-        if let Some((cluster, file)) = rel.strip_prefix("values/").and_then(|f| f.split_once('/'))
-            && let Some(c) = self.cluster_index(cluster)
-        {
-            if file == "values.yaml" {
-                add(Role::Cluster, self.cluster_pairs(c));
-            }
-            if let Some(r) = file
-                .strip_suffix("-values.yaml")
-                .and_then(|r| self.release_index(r))
-            {
-                add(Role::ClusterRelease, BTreeSet::from([(c, r)]));
-            }
+        for (kind, pairs) in self.plan().get(&rel).cloned().unwrap_or_default() {
+            let role = match kind {
+                LayerKind::Common => Role::Common,
+                LayerKind::ReleaseExtra => Role::ReleaseExtra,
+                LayerKind::Group => Role::Group,
+                LayerKind::Cluster => Role::Cluster,
+                LayerKind::ClusterRelease => Role::ClusterRelease,
+            };
+            add(role, pairs);
         }
         if let Some(private) = &self.project.private_fixture
             && let Some(file) = rel.strip_prefix(&format!("{}/", private.trim_end_matches('/')))
@@ -324,11 +323,6 @@ impl<'a> Layout<'a> {
     }
 }
 
-/// Two project-relative paths naming the same file (`./values/a.yaml` is `values/a.yaml`).
-fn same(written: &str, rel: &str) -> bool {
-    slashed(&normalized(Path::new(written))) == rel
-}
-
 fn slashed(path: &Path) -> String {
     path.components()
         .map(|c| c.as_os_str().to_string_lossy())
@@ -392,7 +386,12 @@ mod tests {
     #[test]
     fn paths_are_normalized_without_the_disk() {
         assert_eq!(normalized(Path::new("a/./b/../c")), PathBuf::from("a/c"));
-        assert!(same("./values/common-bgp.yaml", "values/common-bgp.yaml"));
-        assert!(!same("values/x.yaml", "values/y.yaml"));
+        // kcc.yaml may name an extra layer `./values/common-bgp.yaml`.
+        let written = |p: &str| slashed(&normalized(Path::new(p)));
+        assert_eq!(
+            written("./values/common-bgp.yaml"),
+            "values/common-bgp.yaml"
+        );
+        assert_ne!(written("values/x.yaml"), "values/y.yaml");
     }
 }

@@ -150,6 +150,65 @@ pub fn cluster_release_values(cluster: &str, release: &str) -> String {
     format!("values/{cluster}/{release}-values.yaml")
 }
 
+/// What a values file is to a release in the layer plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LayerKind {
+    /// values/common.yaml.
+    Common,
+    /// A values file kcc.yaml names in a release's `values`.
+    ReleaseExtra,
+    /// values/<group>.yaml.
+    Group,
+    /// values/<cluster>/values.yaml.
+    Cluster,
+    /// values/<cluster>/<release>-values.yaml.
+    ClusterRelease,
+}
+
+/// One values file of a release's layer plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedLayer {
+    /// Project-relative, as kcc.yaml or the layout names it.
+    pub path: String,
+    pub kind: LayerKind,
+    /// A missing file is an error (a release's extra layer), not an empty layer.
+    pub required: bool,
+}
+
+impl Project {
+    /// The project's values files a release merges in a cluster, lowest precedence first:
+    /// DESIGN.md's layer plan, the one place it is written (rendering, `values/unread` and
+    /// `kcc affected` all follow it). The chart's defaults come below, the private overlay
+    /// above.
+    pub fn layer_plan(&self, cluster: &Cluster, release: &Release) -> Vec<PlannedLayer> {
+        let layer = |path: String, kind: LayerKind| PlannedLayer {
+            path,
+            kind,
+            required: kind == LayerKind::ReleaseExtra,
+        };
+        let mut plan = vec![layer("values/common.yaml".into(), LayerKind::Common)];
+        plan.extend(
+            release
+                .values
+                .iter()
+                .map(|extra| layer(extra.clone(), LayerKind::ReleaseExtra)),
+        );
+        plan.push(layer(
+            format!("values/{}.yaml", cluster.group),
+            LayerKind::Group,
+        ));
+        plan.push(layer(
+            format!("values/{}/values.yaml", cluster.name),
+            LayerKind::Cluster,
+        ));
+        plan.push(layer(
+            cluster_release_values(&cluster.name, &release.name),
+            LayerKind::ClusterRelease,
+        ));
+        plan
+    }
+}
+
 /// Finds kcc.yaml in `start` or the nearest directory above it.
 pub fn find_root(start: &Path) -> Result<PathBuf> {
     let mut dir = Some(start);

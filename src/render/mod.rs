@@ -22,7 +22,7 @@ use crate::chart::{
 use crate::diagnostic::{Diagnostic, Failure, Result};
 use crate::manifest::{Object, install_order};
 use crate::parse_cache::ParseCache;
-use crate::project::{Cluster, Project, Release};
+use crate::project::{Cluster, LayerKind, Project, Release};
 use crate::source::Origin;
 use crate::values::{Layer, LayerCache, ReadTree, merge_files};
 use crate::yaml::{Node, Value};
@@ -342,22 +342,22 @@ impl Fleet {
             }
             Ok(())
         };
-        let project_file = |rel: String| (root.join(&rel), rel);
-        let (p, d) = project_file("values/common.yaml".into());
-        add(p, d, "common".into(), false, root)?;
-        for extra in &release.values {
-            let (p, d) = project_file(extra.clone());
-            add(p, d, "release extra".into(), true, root)?;
+        for layer in self.project.layer_plan(cluster, release) {
+            let role = match layer.kind {
+                LayerKind::Common => "common".to_string(),
+                LayerKind::ReleaseExtra => "release extra".to_string(),
+                LayerKind::Group => format!("group {}", cluster.group),
+                LayerKind::Cluster => format!("cluster {}", cluster.name),
+                LayerKind::ClusterRelease => "cluster × release".to_string(),
+            };
+            add(
+                root.join(&layer.path),
+                layer.path,
+                role,
+                layer.required,
+                root,
+            )?;
         }
-        let (p, d) = project_file(format!("values/{}.yaml", cluster.group));
-        add(p, d, format!("group {}", cluster.group), false, root)?;
-        let (p, d) = project_file(format!("values/{}/values.yaml", cluster.name));
-        add(p, d, format!("cluster {}", cluster.name), false, root)?;
-        let (p, d) = project_file(crate::project::cluster_release_values(
-            &cluster.name,
-            &release.name,
-        ));
-        add(p, d, "cluster × release".to_string(), false, root)?;
         let private_dir = match private {
             // A mistyped --private must not silently deploy without secrets.
             Some(dir) if !crate::tree::is_dir(dir) => {

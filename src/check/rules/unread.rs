@@ -15,18 +15,15 @@ use crate::source::{Origin, SourceFile};
 
 /// The values files the layer plan of `project` may read, as project-relative paths.
 fn readable(project: &Project) -> BTreeSet<String> {
-    let mut files = BTreeSet::from(["values/common.yaml".to_string()]);
-    for release in &project.releases {
-        files.extend(release.values.iter().cloned());
-    }
+    let mut files = BTreeSet::new();
     for cluster in &project.clusters {
-        files.insert(format!("values/{}.yaml", cluster.group));
-        files.insert(format!("values/{}/values.yaml", cluster.name));
         for release in &project.releases {
-            files.insert(crate::project::cluster_release_values(
-                &cluster.name,
-                &release.name,
-            ));
+            files.extend(
+                project
+                    .layer_plan(cluster, release)
+                    .into_iter()
+                    .map(|layer| layer.path),
+            );
         }
     }
     files
