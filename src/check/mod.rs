@@ -261,6 +261,16 @@ impl<'a> Checker<'a> {
         rules::file_rules(self.fleet, judged)
     }
 
+    /// `clusters` (the clusters' checks), with the file rules beside them: those need no
+    /// render.
+    pub fn beside_file_rules<T: Send>(
+        &self,
+        judged: &rules::Judged,
+        clusters: impl FnOnce() -> T + Send,
+    ) -> (T, rules::FileFindings) {
+        rayon::join(clusters, || self.files(judged))
+    }
+
     /// The fleet-wide rules, over every cluster's facts in kcc.yaml order, with what the
     /// file rules found.
     pub fn fleet(&self, facts: &[ClusterFacts], files: rules::FileFindings) -> Vec<Diagnostic> {

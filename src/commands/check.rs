@@ -122,26 +122,22 @@ pub fn run(
     }
     let checker = check::Checker::new(fleet, target)?;
     let judged = check::rules::Judged::all_but(&fleet.project, checked);
-    // The file rules need no render: they run beside the clusters' checks.
-    let (outcomes, files) = rayon::join(
-        || {
-            fleet
-                .project
-                .clusters
-                .par_iter()
-                .enumerate()
-                .map(|(i, cluster)| match checked(i) {
-                    true => check_cluster(fleet, &checker, cluster),
-                    false => Ok(ClusterOutcome {
-                        diagnostics: Vec::new(),
-                        failed: Vec::new(),
-                        facts: checker.facts_unrendered(cluster),
-                    }),
-                })
-                .collect::<Result<Vec<_>>>()
-        },
-        || checker.files(&judged),
-    );
+    let (outcomes, files) = checker.beside_file_rules(&judged, || {
+        fleet
+            .project
+            .clusters
+            .par_iter()
+            .enumerate()
+            .map(|(i, cluster)| match checked(i) {
+                true => check_cluster(fleet, &checker, cluster),
+                false => Ok(ClusterOutcome {
+                    diagnostics: Vec::new(),
+                    failed: Vec::new(),
+                    facts: checker.facts_unrendered(cluster),
+                }),
+            })
+            .collect::<Result<Vec<_>>>()
+    });
     let outcomes = outcomes?;
     // An interrupted update first: it explains whatever drift follows.
     let mut diagnostics: Vec<Diagnostic> = golden::interrupted(fleet.root()).into_iter().collect();

@@ -19,18 +19,14 @@ pub fn update(fleet: &Fleet) -> Result<String> {
     // Locked from the start; each cluster's new files are staged as soon as it is rendered,
     // so only one cluster's texts are held at a time. Dropped on an error: golden/ stays old.
     let staging = Mutex::new(golden::Update::begin(fleet.root())?);
-    // The file rules need no render: they run beside the clusters.
-    let (outcomes, files) = rayon::join(
-        || {
-            fleet
-                .project
-                .clusters
-                .par_iter()
-                .map(|cluster| update_cluster(fleet, &checker, cluster, &staging))
-                .collect::<Result<Vec<_>>>()
-        },
-        || checker.files(&crate::check::rules::Judged::default()),
-    );
+    let (outcomes, files) = checker.beside_file_rules(&Default::default(), || {
+        fleet
+            .project
+            .clusters
+            .par_iter()
+            .map(|cluster| update_cluster(fleet, &checker, cluster, &staging))
+            .collect::<Result<Vec<_>>>()
+    });
     let outcomes = outcomes?;
     let mut errors = Vec::new();
     let mut facts = Vec::new();
