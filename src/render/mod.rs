@@ -132,10 +132,10 @@ impl Fleet {
     pub fn load_releases(root: &Path, releases: &[String]) -> Result<Fleet> {
         let project = Project::load(root)?;
         let charts_path = project.charts_path();
-        let mut charts = BTreeMap::new();
-        let mut errors = Vec::new();
-        // Each chart is loaded (and its errors reported) once, however many releases use it.
+        // Each chart is loaded (and its errors reported) once, however many releases use it:
+        // a chart to load, or why it cannot be, in kcc.yaml's order.
         let mut tried = std::collections::BTreeSet::new();
+        let mut wanted: Vec<std::result::Result<&str, Diagnostic>> = Vec::new();
         for release in &project.releases {
             if !releases.is_empty() && !releases.contains(&release.name) {
                 continue;
@@ -144,28 +144,42 @@ impl Fleet {
                 continue;
             }
             if !crate::tree::is_dir(&charts_path.join(&release.chart)) {
-                errors.push(
-                    Diagnostic::error(
-                        "project/chart",
-                        format!(
-                            "release `{}` uses chart `{}`, but {}/{} is not a directory",
-                            release.name, release.chart, project.charts_dir, release.chart
-                        ),
-                    )
-                    .at(Some(&release.chart_origin))
-                    .note(format!(
-                        "a chart is a directory under {}/ (kcc.yaml `charts`)",
-                        project.charts_dir
-                    )),
-                );
+                wanted.push(Err(Diagnostic::error(
+                    "project/chart",
+                    format!(
+                        "release `{}` uses chart `{}`, but {}/{} is not a directory",
+                        release.name, release.chart, project.charts_dir, release.chart
+                    ),
+                )
+                .at(Some(&release.chart_origin))
+                .note(format!(
+                    "a chart is a directory under {}/ (kcc.yaml `charts`)",
+                    project.charts_dir
+                ))));
                 continue;
             }
-            match ChartVersions::load(&charts_path, &project.charts_dir, &release.chart) {
-                Ok(chart) => {
-                    charts.insert(release.chart.clone(), Arc::new(chart));
+            wanted.push(Ok(release.chart.as_str()));
+        }
+        // Compiling the charts' templates is most of loading a fleet: one chart per thread.
+        let loaded: Vec<_> = wanted
+            .into_par_iter()
+            .map(|chart| {
+                chart.map(|chart| {
+                    let versions = ChartVersions::load(&charts_path, &project.charts_dir, chart);
+                    (chart, versions)
+                })
+            })
+            .collect();
+        let mut charts = BTreeMap::new();
+        let mut errors = Vec::new();
+        for result in loaded {
+            match result {
+                Err(d) => errors.push(d),
+                Ok((chart, Ok(versions))) => {
+                    charts.insert(chart.to_string(), Arc::new(versions));
                 }
-                Err(Failure::Config(mut d)) => errors.append(&mut d),
-                Err(fatal) => return Err(fatal),
+                Ok((_, Err(Failure::Config(mut d)))) => errors.append(&mut d),
+                Ok((_, Err(fatal))) => return Err(fatal),
             }
         }
         if !errors.is_empty() {
