@@ -9,8 +9,10 @@
 //! positions moved to where it stands in the file at hand (diagnostics point into the right
 //! render), and share their canonical YAML and what validation found of it.
 //!
-//! Only a text seen a second time is kept, so texts only one cluster renders (its ranges,
-//! its names) cost a hash, not memory; a byte budget bounds the rest.
+//! A text is kept when first seen while the cache holds less than half its byte budget
+//! (a small fleet parses each text once); after that only a text seen a second time is
+//! kept, so that on a large fleet texts only one cluster renders (its ranges, its names)
+//! cost a hash, not memory, and the rest of the budget goes to texts that repeat.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
@@ -24,6 +26,12 @@ use crate::yaml::{MAX_NODES, Node, Value, load_documents_in};
 
 /// Rendered text kept at most, in bytes (the objects parsed from it take a few times more).
 const BUDGET: usize = 16 << 20;
+
+/// Whether to keep a text of `size` bytes, seen before or not, when `held` bytes are kept.
+fn worth_keeping(held: usize, size: usize, repeated: bool) -> bool {
+    let limit = if repeated { BUDGET } else { BUDGET / 2 };
+    held + size <= limit
+}
 
 #[derive(Default)]
 pub struct ParseCache {
@@ -87,10 +95,10 @@ impl ParseCache {
             Some(objects) => objects,
             None => parse_objects(file)?,
         };
-        if repeated {
+        {
             let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             let size = file.file.text.len();
-            if inner.bytes + size <= BUDGET && !inner.kept.contains_key(&key) {
+            if worth_keeping(inner.bytes, size, repeated) && !inner.kept.contains_key(&key) {
                 inner.bytes += size;
                 let kept = Kept {
                     file: file.clone(),
@@ -128,9 +136,11 @@ impl ParseCache {
             let (docs, n) = load_documents_in(&file.file, part.range, part.first_line).ok()?;
             nodes += n;
             let found = objects_of_documents(docs, &file.source, false).ok()?;
-            if repeated {
+            {
                 let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-                if inner.bytes + text.len() <= BUDGET && !inner.kept_documents.contains_key(&key) {
+                if worth_keeping(inner.bytes, text.len(), repeated)
+                    && !inner.kept_documents.contains_key(&key)
+                {
                     inner.bytes += text.len();
                     let kept = KeptDocument {
                         source: file.source.clone(),
@@ -230,14 +240,23 @@ mod tests {
     }
 
     #[test]
+    fn half_the_budget_is_for_texts_that_repeat() {
+        assert!(worth_keeping(0, 100, false));
+        assert!(worth_keeping(BUDGET / 2 - 100, 100, false));
+        assert!(!worth_keeping(BUDGET / 2, 100, false));
+        assert!(worth_keeping(BUDGET / 2, 100, true));
+        assert!(!worth_keeping(BUDGET - 50, 100, true));
+    }
+
+    #[test]
     fn a_text_seen_again_shares_its_objects() {
         let cache = ParseCache::default();
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
         let first = cache.objects(&rendered(text)).unwrap();
         let second = cache.objects(&rendered(text)).unwrap();
         let third = cache.objects(&rendered(text)).unwrap();
-        // Seen once: parsed; twice: parsed and kept; then shared.
-        assert!(!Arc::ptr_eq(&first[0].body, &second[0].body));
+        // Parsed and kept when first seen (the cache is far from full), then shared.
+        assert!(Arc::ptr_eq(&first[0].body, &second[0].body));
         assert!(Arc::ptr_eq(&second[0].body, &third[0].body));
         let other = cache
             .objects(&rendered(&text.replace("name: a", "name: b")))
@@ -286,8 +305,8 @@ mod tests {
             assert!(Arc::ptr_eq(&name.file, f));
             assert_eq!((name.line, name.col), (start + 3, 3));
         }
-        // Seen once: parsed; twice: parsed and kept; then copied from the kept one.
-        assert!(!Arc::ptr_eq(
+        // Parsed and kept when first seen, then copied from the kept one.
+        assert!(Arc::ptr_eq(
             &objects[0].1.canonical,
             &objects[1].1.canonical
         ));
