@@ -319,7 +319,16 @@ fn run(cli: Cli) -> Result<String, Failure> {
         | Command::Man => &[],
     };
     let fleet = Fleet::load_releases(&root, only)?;
-    match cli.command {
+    let result = run_command(cli.command, &fleet);
+    // The process ends next: freeing the fleet's charts, values and caches one node at a
+    // time would only cost time (3% of a check).
+    std::mem::forget(fleet);
+    result
+}
+
+/// Runs a command that needs the fleet.
+fn run_command(command: Command, fleet: &Fleet) -> Result<String, Failure> {
+    match command {
         Command::Render {
             select,
             out,
@@ -331,10 +340,10 @@ fn run(cli: Cli) -> Result<String, Failure> {
                 verify_golden,
                 fixture_secrets,
             };
-            commands::render(&fleet, &select.selection(), &opts)
+            commands::render(fleet, &select.selection(), &opts)
         }
-        Command::List { select } => commands::list(&fleet, &select.selection()),
-        Command::Update => commands::update(&fleet),
+        Command::List { select } => commands::list(fleet, &select.selection()),
+        Command::Update => commands::update(fleet),
         Command::Check {
             format,
             target_version,
@@ -351,7 +360,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
                     clusters: &clusters,
                 });
             report(commands::check::run(
-                &fleet,
+                fleet,
                 format,
                 target,
                 base.as_deref(),
@@ -371,7 +380,7 @@ fn run(cli: Cli) -> Result<String, Failure> {
             path,
             private,
         } => report(commands::explain(
-            &fleet,
+            fleet,
             &cluster,
             &release,
             &path,
