@@ -223,13 +223,13 @@ impl Drop for Mount {
     }
 }
 
-/// The mounted tree `path` lies in, its mount point and the path relative to it.
 /// True when `path` lies in a mounted tree, not on disk.
 pub fn is_mounted(path: &Path) -> bool {
     let mounts = MOUNTS.read().expect("mounts poisoned");
     mounts.iter().any(|(root, _)| path.starts_with(root))
 }
 
+/// The mounted tree `path` lies in, its mount point and the path relative to it.
 fn mounted(path: &Path) -> Option<(Arc<MemTree>, PathBuf, PathBuf)> {
     let mounts = MOUNTS.read().expect("mounts poisoned");
     mounts.iter().find_map(|(root, tree)| {
@@ -343,7 +343,8 @@ pub fn read_dir(path: &Path) -> io::Result<Vec<PathBuf>> {
 /// without blocking and read only if it is a regular file: a FIFO put where a file was
 /// checked a moment before must not hang kcc.
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
-    read_at_most(path, u64::MAX - 1).map(|read| read.unwrap_or_default())
+    // No file holds more than u64::MAX bytes: never `Err(size)`.
+    read_at_most(path, u64::MAX).map(|read| read.unwrap_or_default())
 }
 
 /// As [`read`], but the bytes only when there are at most `max` of them; else

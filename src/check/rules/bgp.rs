@@ -41,10 +41,10 @@ pub fn parse_asn(node: &Node) -> Result<u64, String> {
     Ok(n)
 }
 
-/// The cluster's own AS number and where it was set, if the values set one.
 /// The top-level values key holding a cluster's AS number.
 pub const VALUES_KEY: &str = "BGPConfiguration";
 
+/// The cluster's own AS number and where it was set, if the values set one.
 fn cluster_asn(values: &Node) -> Option<(Result<u64, String>, Option<&Origin>)> {
     let node = values
         .lookup([VALUES_KEY, "asNumber"])
