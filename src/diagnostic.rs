@@ -33,6 +33,19 @@ pub struct Diagnostic {
     pub seen: Vec<Seen>,
 }
 
+/// The note that tells where in the rendered output a diagnostic moved to its template
+/// line was.
+fn rendered_line_note(line: usize) -> String {
+    format!("line {line} of the rendered output")
+}
+
+/// True for a note [`rendered_line_note`] wrote.
+fn is_rendered_line_note(note: &str) -> bool {
+    note.strip_prefix("line ")
+        .and_then(|rest| rest.strip_suffix(" of the rendered output"))
+        .is_some_and(|line| line.parse::<usize>().is_ok())
+}
+
 impl Diagnostic {
     pub fn error(rule: &'static str, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
@@ -58,8 +71,7 @@ impl Diagnostic {
         match origin.map(|o| (o, o.in_template())) {
             Some((rendered, Some(template))) => {
                 self.origin = Some(template);
-                self.notes
-                    .push(format!("line {} of the rendered output", rendered.line));
+                self.notes.push(rendered_line_note(rendered.line));
             }
             _ => self.origin = origin.cloned(),
         }

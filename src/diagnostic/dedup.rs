@@ -22,16 +22,55 @@ pub struct Seen {
 pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = Vec::with_capacity(diagnostics.len());
     let mut index: HashMap<Cause, usize> = HashMap::new();
+    // Of a merged finding: each line of the rendered output it was at, with the clusters
+    // that rendered it there (the same template line may be at another line of another
+    // cluster's render, when what comes before it differs).
+    let mut lines: HashMap<usize, Vec<(String, Vec<String>)>> = HashMap::new();
     for d in diagnostics {
         match index.entry(Cause::of(&d)) {
-            Entry::Occupied(first) => merge_seen(&mut out[*first.get()].seen, d.seen),
+            Entry::Occupied(first) => {
+                let at = *first.get();
+                let known = lines
+                    .entry(at)
+                    .or_insert_with(|| rendered_lines(&out[at]).into_iter().collect());
+                if let Some((note, clusters)) = rendered_lines(&d) {
+                    match known.iter_mut().find(|(n, _)| *n == note) {
+                        Some((_, seen_in)) => {
+                            for c in clusters {
+                                if !seen_in.contains(&c) {
+                                    seen_in.push(c);
+                                }
+                            }
+                        }
+                        None => known.push((note, clusters)),
+                    }
+                }
+                merge_seen(&mut out[at].seen, d.seen);
+            }
             Entry::Vacant(slot) => {
                 slot.insert(out.len());
                 out.push(d);
             }
         }
     }
+    // One note per line, naming whose render it is, where the renders differ.
+    for (at, found) in lines.into_iter().filter(|(_, found)| found.len() > 1) {
+        let notes = &mut out[at].notes;
+        if let Some(i) = notes.iter().position(|n| *n == found[0].0) {
+            let each = found
+                .iter()
+                .map(|(note, clusters)| format!("{note} in {}", clusters.join(", ")));
+            notes.splice(i..=i, each);
+        }
+    }
     out
+}
+
+/// A finding's note on its line of the rendered output, with the clusters it was seen in.
+fn rendered_lines(d: &Diagnostic) -> Option<(String, Vec<String>)> {
+    let note = d.notes.iter().find(|n| super::is_rendered_line_note(n))?;
+    let clusters = d.seen.iter().map(|s| s.cluster.clone()).collect();
+    Some((note.clone(), clusters))
 }
 
 /// What makes two findings the same: the rule, the place to fix, and the message (which
@@ -117,6 +156,29 @@ mod tests {
         Diagnostic::error("values/schema", message)
             .at(Some(&Origin::new(&file, line, 1)))
             .in_release(cluster, release)
+    }
+
+    #[test]
+    fn renders_that_put_it_at_other_lines_each_name_their_line() {
+        let rendered = |line: usize, cluster: &str| {
+            at(1, "bad", cluster, "web").note(super::super::rendered_line_note(line))
+        };
+        let found = dedup(vec![
+            rendered(15, "alpha"),
+            rendered(16, "beta"),
+            rendered(15, "gamma"),
+        ]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].notes,
+            vec![
+                "line 15 of the rendered output in alpha, gamma",
+                "line 16 of the rendered output in beta",
+            ]
+        );
+        // All at one line: the note stays as it was.
+        let found = dedup(vec![rendered(15, "alpha"), rendered(15, "beta")]);
+        assert_eq!(found[0].notes, vec!["line 15 of the rendered output"]);
     }
 
     #[test]

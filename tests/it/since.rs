@@ -34,8 +34,8 @@ fn fleet_shape(dir: &Path) -> (Vec<String>, usize) {
 
 /// A diagnostic without the notes that depend on which clusters were checked: the clusters
 /// it was seen in (`in 9 clusters: ...`, `in cluster eqiad`), which its `clusters` list
-/// says and is compared instead, and the line of the rendered output, which is the first
-/// cluster's where several render the object at different lines.
+/// says and is compared instead, and the line of the rendered output, which names the
+/// clusters where several render the object at different lines.
 fn without_seen_note(mut d: Value) -> Value {
     if let Some(notes) = d.get_mut("notes").and_then(Value::as_array_mut) {
         notes.retain(|n| {
@@ -44,7 +44,7 @@ fn without_seen_note(mut d: Value) -> Value {
                 .strip_prefix("in ")
                 .and_then(|rest| rest.split_once(" clusters: "))
                 .is_some_and(|(count, _)| count.parse::<usize>().is_ok());
-            let rendered_line = n.starts_with("line ") && n.ends_with(" of the rendered output");
+            let rendered_line = n.starts_with("line ") && n.contains(" of the rendered output");
             !(counted || rendered_line || n.starts_with("in cluster "))
         });
     }
