@@ -39,11 +39,12 @@ fn rendered_line_note(line: usize) -> String {
     format!("line {line} of the rendered output")
 }
 
-/// True for a note [`rendered_line_note`] wrote.
-fn is_rendered_line_note(note: &str) -> bool {
-    note.strip_prefix("line ")
-        .and_then(|rest| rest.strip_suffix(" of the rendered output"))
-        .is_some_and(|line| line.parse::<usize>().is_ok())
+/// The line of a note [`rendered_line_note`] wrote; None for any other note.
+fn rendered_line_of(note: &str) -> Option<usize> {
+    note.strip_prefix("line ")?
+        .strip_suffix(" of the rendered output")?
+        .parse()
+        .ok()
 }
 
 impl Diagnostic {

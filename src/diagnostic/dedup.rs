@@ -25,24 +25,24 @@ pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
     // Of a merged finding: each line of the rendered output it was at, with the clusters
     // that rendered it there (the same template line may be at another line of another
     // cluster's render, when what comes before it differs).
-    let mut lines: HashMap<usize, Vec<(String, Vec<String>)>> = HashMap::new();
+    let mut lines: HashMap<usize, Vec<RenderedAt>> = HashMap::new();
     for d in diagnostics {
         match index.entry(Cause::of(&d)) {
             Entry::Occupied(first) => {
                 let at = *first.get();
                 let known = lines
                     .entry(at)
-                    .or_insert_with(|| rendered_lines(&out[at]).into_iter().collect());
-                if let Some((note, clusters)) = rendered_lines(&d) {
-                    match known.iter_mut().find(|(n, _)| *n == note) {
-                        Some((_, seen_in)) => {
-                            for c in clusters {
-                                if !seen_in.contains(&c) {
-                                    seen_in.push(c);
+                    .or_insert_with(|| rendered_at(&out[at]).into_iter().collect());
+                if let Some(more) = rendered_at(&d) {
+                    match known.iter_mut().find(|r| r.line == more.line) {
+                        Some(same) => {
+                            for c in more.clusters {
+                                if !same.clusters.contains(&c) {
+                                    same.clusters.push(c);
                                 }
                             }
                         }
-                        None => known.push((note, clusters)),
+                        None => known.push(more),
                     }
                 }
                 merge_seen(&mut out[at].seen, d.seen);
@@ -53,24 +53,58 @@ pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
             }
         }
     }
-    // One note per line, naming whose render it is, where the renders differ.
     for (at, found) in lines.into_iter().filter(|(_, found)| found.len() > 1) {
         let notes = &mut out[at].notes;
-        if let Some(i) = notes.iter().position(|n| *n == found[0].0) {
-            let each = found
-                .iter()
-                .map(|(note, clusters)| format!("{note} in {}", clusters.join(", ")));
-            notes.splice(i..=i, each);
+        if let Some(i) = notes.iter().position(|n| *n == found[0].note) {
+            notes.splice(i..=i, line_notes(&found));
         }
     }
     out
 }
 
+/// Where a finding was in a render: its note, the line, and the clusters it was seen in.
+struct RenderedAt {
+    note: String,
+    line: usize,
+    clusters: Vec<String>,
+}
+
 /// A finding's note on its line of the rendered output, with the clusters it was seen in.
-fn rendered_lines(d: &Diagnostic) -> Option<(String, Vec<String>)> {
-    let note = d.notes.iter().find(|n| super::is_rendered_line_note(n))?;
-    let clusters = d.seen.iter().map(|s| s.cluster.clone()).collect();
-    Some((note.clone(), clusters))
+fn rendered_at(d: &Diagnostic) -> Option<RenderedAt> {
+    let (note, line) = d
+        .notes
+        .iter()
+        .find_map(|n| Some((n, super::rendered_line_of(n)?)))?;
+    Some(RenderedAt {
+        note: note.clone(),
+        line,
+        clusters: d.seen.iter().map(|s| s.cluster.clone()).collect(),
+    })
+}
+
+/// The rendered lines a merged finding was at, where they differ: a few, each naming the
+/// clusters that rendered it there; many (a template loop writing one object per item),
+/// listed in one note.
+fn line_notes(found: &[RenderedAt]) -> Vec<String> {
+    const EACH: usize = 3;
+    const LISTED: usize = 5;
+    if found.len() <= EACH {
+        return found
+            .iter()
+            .map(|r| format!("{} in {}", r.note, r.clusters.join(", ")))
+            .collect();
+    }
+    let mut lines: Vec<usize> = found.iter().map(|r| r.line).collect();
+    lines.sort_unstable();
+    let shown: Vec<String> = lines.iter().take(LISTED).map(usize::to_string).collect();
+    let more = match lines.len().saturating_sub(LISTED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    vec![format!(
+        "lines {}{more} of the rendered output, by render",
+        shown.join(", ")
+    )]
 }
 
 /// What makes two findings the same: the rule, the place to fix, and the message (which
@@ -175,6 +209,12 @@ mod tests {
                 "line 15 of the rendered output in alpha, gamma",
                 "line 16 of the rendered output in beta",
             ]
+        );
+        // A loop writing an object per item: the lines, in one note.
+        let found = dedup((0..8).map(|i| rendered(3 + 10 * i, "alpha")).collect());
+        assert_eq!(
+            found[0].notes,
+            vec!["lines 3, 13, 23, 33, 43 and 3 more of the rendered output, by render"]
         );
         // All at one line: the note stays as it was.
         let found = dedup(vec![rendered(15, "alpha"), rendered(15, "beta")]);

@@ -44,7 +44,7 @@ fn without_seen_note(mut d: Value) -> Value {
                 .strip_prefix("in ")
                 .and_then(|rest| rest.split_once(" clusters: "))
                 .is_some_and(|(count, _)| count.parse::<usize>().is_ok());
-            let rendered_line = n.starts_with("line ") && n.contains(" of the rendered output");
+            let rendered_line = n.starts_with("line") && n.contains(" of the rendered output");
             !(counted || rendered_line || n.starts_with("in cluster "))
         });
     }
