@@ -35,13 +35,7 @@ pub fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
                     .or_insert_with(|| rendered_at(&out[at]).into_iter().collect());
                 if let Some(more) = rendered_at(&d) {
                     match known.iter_mut().find(|r| r.line == more.line) {
-                        Some(same) => {
-                            for c in more.clusters {
-                                if !same.clusters.contains(&c) {
-                                    same.clusters.push(c);
-                                }
-                            }
-                        }
+                        Some(same) => extend_new(&mut same.clusters, more.clusters),
                         None => known.push(more),
                     }
                 }
@@ -134,14 +128,17 @@ impl Cause {
 fn merge_seen(into: &mut Vec<Seen>, more: Vec<Seen>) {
     for seen in more {
         match into.iter_mut().find(|s| s.cluster == seen.cluster) {
-            Some(known) => {
-                for release in seen.releases {
-                    if !known.releases.contains(&release) {
-                        known.releases.push(release);
-                    }
-                }
-            }
+            Some(known) => extend_new(&mut known.releases, seen.releases),
             None => into.push(seen),
+        }
+    }
+}
+
+/// Appends the items of `more` that `into` does not hold yet, in order.
+fn extend_new<T: PartialEq>(into: &mut Vec<T>, more: Vec<T>) {
+    for item in more {
+        if !into.contains(&item) {
+            into.push(item);
         }
     }
 }
