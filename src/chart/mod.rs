@@ -80,17 +80,7 @@ impl Chart {
         }
         // A chart that is a link out of the charts directory would let templates read
         // anything: refused like any other link out.
-        if let Some(real) = crate::confine::outside(&dir, charts_dir) {
-            return Err(Failure::Config(vec![Diagnostic::error(
-                "input/path",
-                format!(
-                    "chart directory {} resolves to {}, outside {}",
-                    dir.display(),
-                    real.display(),
-                    charts_dir.display()
-                ),
-            )]));
-        }
+        refuse_outside(&dir, charts_dir)?;
         let rel = |p: &str| format!("{shown}/{name}/{p}");
         let mut files = BTreeMap::new();
         for sub in ["templates", "crds"] {
@@ -293,6 +283,23 @@ impl Chart {
             file: SourceFile::rendered(format!("{source} (rendered)"), text, &self.files[key]),
             source,
         })
+    }
+}
+
+/// Refuses a chart directory that resolves outside the charts directory (a link out, or a
+/// chart name such as `../..`).
+pub(crate) fn refuse_outside(dir: &Path, charts_dir: &Path) -> Result<(), Failure> {
+    match crate::confine::outside(dir, charts_dir) {
+        None => Ok(()),
+        Some(real) => Err(Failure::Config(vec![Diagnostic::error(
+            "input/path",
+            format!(
+                "chart directory {} resolves to {}, outside {}",
+                dir.display(),
+                real.display(),
+                charts_dir.display()
+            ),
+        )])),
     }
 }
 

@@ -21,6 +21,11 @@ impl ChartVersions {
     /// Reads `charts_dir/<name>`: one chart, or a directory of versions.
     pub fn load(charts_dir: &Path, shown: &str, name: &str) -> Result<ChartVersions> {
         let dir = charts_dir.join(name);
+        // A name that climbs out (`../..`) is refused whole, before what lies there is
+        // taken for versions.
+        if tree::is_dir(&dir) {
+            super::refuse_outside(&dir, charts_dir)?;
+        }
         if tree::is_file(&dir.join("Chart.yaml")) || !has_version_dirs(&dir) {
             let chart = Chart::load(charts_dir, shown, name)?;
             return Ok(ChartVersions {
