@@ -51,12 +51,11 @@ fn without_seen_note(mut d: Value) -> Value {
     d
 }
 
-/// A full check's diagnostics as a check of only `clusters` of the fleet at `dir` reports
+/// A full check's diagnostics as a check of only `clusters` (of the fleet's `all`) reports
 /// them: each one's cluster list cut to those clusters, and dropped when none is left.
 /// Fleet-wide ones (no cluster) stay, but for those at a file under `values/<cluster>/` or
 /// `golden/<cluster>/` of a cluster not checked: that file feeds only its cluster.
-fn restricted(dir: &Path, full: &[Value], clusters: &BTreeSet<&str>) -> Vec<String> {
-    let (all, _) = fleet_shape(dir);
+fn restricted(all: &[String], full: &[Value], clusters: &BTreeSet<&str>) -> Vec<String> {
     let not_checked = |file: &str| {
         file.strip_prefix("values/")
             .or_else(|| file.strip_prefix("golden/"))
@@ -105,10 +104,10 @@ fn assert_since_is_full_check(dir: &Path, clusters: &[&str]) -> Vec<Value> {
         .map(|d| without_seen_note(d).to_string())
         .collect();
     got.sort();
-    assert_eq!(got, restricted(dir, &json_lines(&full), &wanted));
+    let (all, releases) = fleet_shape(dir);
+    assert_eq!(got, restricted(&all, &json_lines(&full), &wanted));
     let text = stdout(&kcc(dir, &["check", "--since", "HEAD"]));
     let summary = text.lines().last().unwrap_or_default().to_string();
-    let (all, releases) = fleet_shape(dir);
     assert!(
         summary.contains(&format!(
             "{} of {} clusters, {} of {} cluster × release pairs skipped as unchanged since HEAD",
